@@ -1,0 +1,47 @@
+/**
+ * `join`: adds this connection to a room.
+ *
+ * @module
+ */
+import {
+  type Envelope,
+  type MessageHandler,
+  ProtocolError,
+  readRoom,
+} from "./messages.ts";
+import {
+  MAX_MEMBERS_PER_ROOM,
+  MAX_ROOMS_PER_CONNECTION,
+} from "../src/limits.ts";
+
+/** `{type: "join", id?, room}` */
+export interface JoinRequest extends Envelope {
+  /** Always `"join"`. */
+  type: "join";
+  /** The room name. */
+  room: string;
+}
+
+/** The `join` kind: replies `{type: "joined", id, room, members}`. */
+export const JOIN_HANDLER: MessageHandler<JoinRequest> = {
+  parse(envelope) {
+    readRoom(envelope);
+    return envelope as JoinRequest;
+  },
+  handle({ room }, { connection, state }) {
+    const refusal = state.rooms.join(connection, room);
+    if (refusal === "too_many_rooms") {
+      throw new ProtocolError(
+        "too_many_rooms",
+        `Cannot join "${room}": a connection may be in at most ${MAX_ROOMS_PER_CONNECTION} rooms`,
+      );
+    }
+    if (refusal === "room_full") {
+      throw new ProtocolError(
+        "room_full",
+        `Cannot join "${room}": a room holds at most ${MAX_MEMBERS_PER_ROOM} members`,
+      );
+    }
+    return { type: "joined", room, members: state.rooms.members(room).size };
+  },
+};

@@ -1,0 +1,34 @@
+/**
+ * The route table: every path the server answers, in one place.
+ *
+ * @module
+ */
+import { serveClient } from "../handlers/client.ts";
+import { createHealthHandler } from "../handlers/health.ts";
+import { createMetricsHandler } from "../handlers/metrics.ts";
+import { createWebSocketHandler } from "../handlers/ws.ts";
+import { createRouter, type Handler, type Methods } from "./router.ts";
+import type { ServerState } from "./state.ts";
+
+/**
+ * Builds the HTTP handler of one server.
+ *
+ * @param state The server state.
+ * @returns The handler for `Deno.serve`.
+ */
+export function createApp(state: ServerState): Handler {
+  const routes: Record<string, Methods> = {
+    "/": { GET: redirectToClient },
+    "/client": { GET: serveClient },
+    "/ws": { GET: createWebSocketHandler(state) },
+    "/healthz": { GET: createHealthHandler(state) },
+  };
+  if (state.config.metrics) {
+    routes["/metrics"] = { GET: createMetricsHandler(state) };
+  }
+  return createRouter(routes);
+}
+
+function redirectToClient(): Response {
+  return new Response(null, { status: 302, headers: { location: "/client" } });
+}

@@ -1,0 +1,20 @@
+/**
+ * Fixed limits of the `wsecho.v1` room protocol, kept in one place.
+ *
+ * @module
+ */
+
+/** Rooms one connection may be in at once. */
+export const MAX_ROOMS_PER_CONNECTION = 32;
+
+/** Members one room may hold at once. */
+export const MAX_MEMBERS_PER_ROOM = 10_000;
+
+/** Room names: 1 to 64 characters of letters, digits, dot, underscore and dash. */
+export const ROOM_NAME_PATTERN: RegExp = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Characters of a message shown in a `--verbose` log line. */
+export const LOG_PREVIEW_LENGTH = 200;
+
+/** How long shutdown waits for peers to answer the 1001 close, in milliseconds. */
+export const SHUTDOWN_GRACE_MS = 5_000;

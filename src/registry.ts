@@ -1,0 +1,88 @@
+/**
+ * The set of open connections, with a count per client IP for the per-IP cap.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+
+/** Tracks open connections; removing twice is harmless, so close and error may both call it. */
+export class Registry {
+  #connections = new Map<string, Connection>();
+  #perIp = new Map<string, number>();
+  #emptied: PromiseWithResolvers<void> | undefined;
+
+  /** Open connections. */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Distinct client IPs with an open connection. */
+  get ipCount(): number {
+    return this.#perIp.size;
+  }
+
+  /**
+   * Counts the open connections from one IP.
+   *
+   * @param ip The client address.
+   * @returns How many are open.
+   */
+  countFor(ip: string): number {
+    return this.#perIp.get(ip) ?? 0;
+  }
+
+  /**
+   * Adds a connection.
+   *
+   * @param connection The new connection.
+   */
+  add(connection: Connection): void {
+    if (this.#connections.has(connection.id)) return;
+    this.#connections.set(connection.id, connection);
+    this.#perIp.set(connection.ip, this.countFor(connection.ip) + 1);
+  }
+
+  /**
+   * Removes a connection.
+   *
+   * @param connection The connection to forget.
+   * @returns `true` when it was present.
+   */
+  delete(connection: Connection): boolean {
+    if (!this.#connections.delete(connection.id)) return false;
+    const left = this.countFor(connection.ip) - 1;
+    if (left > 0) this.#perIp.set(connection.ip, left);
+    else this.#perIp.delete(connection.ip);
+    if (this.#connections.size === 0) {
+      this.#emptied?.resolve();
+      this.#emptied = undefined;
+    }
+    return true;
+  }
+
+  /**
+   * Looks a connection up by id.
+   *
+   * @param id The connection id.
+   * @returns The connection, if open.
+   */
+  get(id: string): Connection | undefined {
+    return this.#connections.get(id);
+  }
+
+  /**
+   * Waits until no connection is open.
+   *
+   * @returns A promise that resolves when the registry is empty.
+   */
+  empty(): Promise<void> {
+    if (this.#connections.size === 0) return Promise.resolve();
+    this.#emptied ??= Promise.withResolvers();
+    return this.#emptied.promise;
+  }
+
+  /** Iterates over the open connections. */
+  values(): IterableIterator<Connection> {
+    return this.#connections.values();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * A route table keyed by exact pathname, with 404 and 405 answers. HEAD is
+ * served by the GET handler with the body dropped.
+ *
+ * @module
+ */
+
+/** A `Deno.serve` handler. */
+export type Handler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+/** Handlers of one path, by HTTP method. */
+export type Methods = Partial<
+  Record<"GET" | "HEAD" | "POST" | "PUT" | "DELETE", Handler>
+>;
+
+/**
+ * Builds a handler that dispatches by pathname and method.
+ *
+ * @param routes Methods by exact pathname.
+ * @returns The handler: 404 for an unknown path, 405 with `Allow` for a
+ * known path and a method it does not serve.
+ *
+ * @example Usage
+ * ```ts
+ * import { createRouter } from "./router.ts";
+ * const handler = createRouter({ "/": { GET: () => new Response("hi") } });
+ * ```
+ */
+export function createRouter(
+  routes: Readonly<Record<string, Methods>>,
+): Handler {
+  const table = new Map(Object.entries(routes));
+  return async function route(request, info) {
+    const pathname = pathnameOf(request.url);
+    const methods = table.get(pathname);
+    if (methods === undefined) {
+      return text(404, `Not found: "${pathname}"; try /client or /ws\n`);
+    }
+    const method = request.method as keyof Methods;
+    const handler = methods[method];
+    if (handler !== undefined) return await handler(request, info);
+    if (method === "HEAD" && methods.GET !== undefined) {
+      const response = await methods.GET(request, info);
+      await response.body?.cancel();
+      return new Response(null, {
+        status: response.status,
+        headers: response.headers,
+      });
+    }
+    const allow = Object.keys(methods);
+    if (methods.GET !== undefined && methods.HEAD === undefined) {
+      allow.push("HEAD");
+    }
+    return text(405, `Method not allowed: ${request.method} ${pathname}\n`, {
+      allow: allow.join(", "),
+    });
+  };
+}
+
+/**
+ * Builds a plain-text response.
+ *
+ * @param status The HTTP status.
+ * @param body The text.
+ * @param headers Extra headers.
+ * @returns The response.
+ */
+export function text(
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+/** Reads the pathname without a full URL parse: the request URL is already normalised. */
+function pathnameOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query !== -1) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash !== -1 && hash < end) end = hash;
+  return url.slice(start, end);
+}
