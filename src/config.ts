@@ -302,10 +302,10 @@ export function helpText(): string {
       o.value === undefined ? "" : ` ${o.value}`
     }`;
     const fallback = DEFAULT_CONFIG[o.key];
-    const shown = Array.isArray(fallback)
+    const shown = Array.isArray(fallback) || fallback === ""
       ? "none"
-      : fallback === ""
-      ? "none"
+      : o.kind === "size"
+      ? formatSize(Number(fallback))
       : String(fallback);
     return `  ${flag.padEnd(38)}${o.help}\n${" ".repeat(40)}[${
       o.env.join(", ")
@@ -344,6 +344,12 @@ export function parseSize(text: string): number {
     ? 1024 * MiB
     : 1;
   return Number(match[1]) * scale;
+}
+
+function formatSize(bytes: number): string {
+  if (bytes % MiB === 0) return `${bytes / MiB}MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024}KiB`;
+  return String(bytes);
 }
 
 function assign(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import NodeWebSocket from "npm:ws@8.18.3";
+import NodeWebSocket from "ws";
 import {
   closeSocket,
   connect,
