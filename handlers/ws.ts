@@ -341,8 +341,12 @@ function attach(
     "close",
     (event) => cleanup(event.code, event.reason),
   );
-  // An abrupt end may fire error without a clean close; cleanup runs once either way.
-  socket.addEventListener("error", () => cleanup(1006, ""));
+  // Deno fires error first on an abrupt end ("Unexpected EOF", then close with
+  // code 0) and on a missed pong (then close twice): count it once, as 1006.
+  socket.addEventListener(
+    "error",
+    (event) => cleanup(1006, (event as ErrorEvent).message ?? ""),
+  );
 }
 
 function logMessage(
