@@ -11,15 +11,17 @@ const SAFE_HOST = /^[A-Za-z0-9.:[\]-]+$/;
  * Serves the playground with a Content-Security-Policy that allows only the
  * page's own inline code and WebSocket connections to its own origin.
  *
- * @param request The request; its `Host` names the origin for `connect-src`.
+ * @param request The request; its host names the origin for `connect-src`.
  * @returns The page.
  */
 export function serveClient(request: Request): Response {
   return new Response(html, {
     headers: {
       "content-type": "text/html; charset=utf-8",
+      // From the URL, not the Host header: HTTP/2 (TLS) has no Host, and
+      // Deno fills the URL from :authority.
       "content-security-policy": contentSecurityPolicy(
-        request.headers.get("host"),
+        new URL(request.url).host,
       ),
       "x-content-type-options": "nosniff",
       "referrer-policy": "no-referrer",
@@ -31,7 +33,7 @@ export function serveClient(request: Request): Response {
 /**
  * Builds the page's Content-Security-Policy.
  *
- * @param host The request's `Host` header.
+ * @param host The request's host and port.
  * @returns The policy.
  */
 export function contentSecurityPolicy(host: string | null): string {

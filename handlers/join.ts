@@ -9,10 +9,6 @@ import {
   ProtocolError,
   readRoom,
 } from "./messages.ts";
-import {
-  MAX_MEMBERS_PER_ROOM,
-  MAX_ROOMS_PER_CONNECTION,
-} from "../src/limits.ts";
 
 /** `{type: "join", id?, room}` */
 export interface JoinRequest extends Envelope {
@@ -33,13 +29,13 @@ export const JOIN_HANDLER: MessageHandler<JoinRequest> = {
     if (refusal === "too_many_rooms") {
       throw new ProtocolError(
         "too_many_rooms",
-        `Cannot join "${room}": a connection may be in at most ${MAX_ROOMS_PER_CONNECTION} rooms`,
+        `Cannot join "${room}": a connection may be in at most ${state.config.maxRoomsPerConnection} rooms`,
       );
     }
     if (refusal === "room_full") {
       throw new ProtocolError(
         "room_full",
-        `Cannot join "${room}": a room holds at most ${MAX_MEMBERS_PER_ROOM} members`,
+        `Cannot join "${room}": a room holds at most ${state.config.maxRoomMembers} members`,
       );
     }
     return { type: "joined", room, members: state.rooms.members(room).size };

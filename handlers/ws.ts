@@ -1,50 +1,30 @@
 /**
- * `GET /ws`: admission checks, the upgrade, and each connection's life: the
+ * `GET /ws`: admission checks, the upgrade, and each connection's events: the
  * byte-exact echo, or `wsecho.v1` dispatch when the client asked for it.
  *
  * @module
  */
 import type { Connection, Protocol } from "../src/connection.ts";
 import { newConnectionId } from "../src/connection.ts";
+import { CLOSE, closeConnection, deliver, release } from "../src/delivery.ts";
 import { LOG_PREVIEW_LENGTH } from "../src/limits.ts";
-import {
-  increment,
-  type ModeCounters,
-  type RefusalReason,
-  utf8Length,
-} from "../src/metrics.ts";
+import { increment, type RefusalReason, utf8Length } from "../src/metrics.ts";
 import { compileOriginPolicy } from "../src/origin.ts";
 import { takeToken } from "../src/rate_limit.ts";
 import { text } from "../src/router.ts";
 import type { ServerState } from "../src/state.ts";
 import { selectProtocol } from "../src/subprotocol.ts";
 import { NAME, VERSION } from "../src/version.ts";
+import { dispatchMessage } from "./dispatch.ts";
 import {
   errorMessage,
   JSON_PROTOCOL,
   type MessageContext,
-  type MessageId,
-  parseEnvelope,
-  peekId,
-  ProtocolError,
   type ServerMessage,
 } from "./messages.ts";
-import { MESSAGE_HANDLERS } from "./message_handlers.ts";
 
 /** Subprotocols the server speaks, in order of preference; adding one is one entry. */
 export const SUPPORTED_PROTOCOLS: readonly string[] = [JSON_PROTOCOL];
-
-/** Close codes the server sends (RFC 6455 section 7.4.1). */
-export const CLOSE = {
-  /** The server is shutting down. */
-  GOING_AWAY: 1001,
-  /** A policy was broken: slow consumer or rate limit. */
-  POLICY_VIOLATION: 1008,
-  /** A message was larger than `--max-message-size`. */
-  MESSAGE_TOO_BIG: 1009,
-  /** The server failed unexpectedly. */
-  INTERNAL_ERROR: 1011,
-} as const;
 
 /**
  * Creates the `/ws` handler of one server.
@@ -64,12 +44,21 @@ export function createWebSocketHandler(
   }
 
   return function upgradeWebSocket(request, info) {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    const { headers } = request;
+    if (headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return text(
         426,
         "Upgrade required: /ws speaks WebSocket; connect with a WebSocket client, " +
           "or open /client in a browser\n",
         { upgrade: "websocket", connection: "Upgrade" },
+      );
+    }
+    if (headers.get("sec-websocket-version") !== "13") {
+      // RFC 6455 4.4: name the version we speak; Deno would answer 101 anyway.
+      return text(
+        426,
+        "Unsupported WebSocket version: this server speaks version 13\n",
+        { "sec-websocket-version": "13" },
       );
     }
     if (state.draining) {
@@ -81,14 +70,13 @@ export function createWebSocketHandler(
         }),
       );
     }
-    if (
-      !originAllowed(request.headers.get("origin"), request.headers.get("host"))
-    ) {
+    const url = new URL(request.url);
+    if (!originAllowed(headers.get("origin"), url.host)) {
       return refuse(
         "origin",
         text(
           403,
-          `Origin not allowed: "${request.headers.get("origin")}"; ` +
+          `Origin not allowed: "${headers.get("origin")}"; ` +
             "allow it with --allow-origin (or WSECHO_ALLOW_ORIGIN)\n",
         ),
       );
@@ -100,9 +88,7 @@ export function createWebSocketHandler(
         text(
           503,
           `Too many connections: the limit is ${config.maxConnections}\n`,
-          {
-            "retry-after": "5",
-          },
+          { "retry-after": "5" },
         ),
       );
     }
@@ -121,7 +107,7 @@ export function createWebSocketHandler(
     }
 
     const protocol = selectProtocol(
-      request.headers.get("sec-websocket-protocol"),
+      headers.get("sec-websocket-protocol"),
       SUPPORTED_PROTOCOLS,
     ) as Protocol;
     let upgrade: Deno.WebSocketUpgrade;
@@ -147,51 +133,32 @@ export function createWebSocketHandler(
       tokens: config.maxMessagesPerSecond,
       refilledAt: performance.now(),
       throttled: 0,
+      counters: protocol === JSON_PROTOCOL ? metrics.json : metrics.echo,
+      released: false,
     };
-    const welcome = config.welcome && !/[?&]welcome=0(?:&|$)/.test(request.url);
     // Registered now, not on open, so that concurrent handshakes count against the caps.
     registry.add(connection);
     metrics.accepted++;
-    attach(connection, state, welcome);
+    attach(
+      state,
+      connection,
+      config.welcome && url.searchParams.get("welcome") !== "0",
+    );
     return upgrade.response;
   };
 }
 
 /** Wires one connection's events. Closures are made once per connection, never per message. */
 function attach(
-  connection: Connection,
   state: ServerState,
+  connection: Connection,
   welcome: boolean,
 ): void {
-  const { socket } = connection;
-  const { config, registry, rooms, metrics, log } = state;
-  const { maxMessageSize, maxBuffered, maxMessagesPerSecond, verbose } = config;
-  const counters: ModeCounters = connection.protocol === JSON_PROTOCOL
-    ? metrics.json
-    : metrics.echo;
+  const { socket, counters } = connection;
+  const { config, metrics, log, handlers } = state;
+  const { maxMessageSize, maxMessagesPerSecond, verbose } = config;
+  const json = connection.protocol === JSON_PROTOCOL;
   socket.binaryType = "arraybuffer";
-
-  /** Queues a frame unless the peer is gone or too far behind. */
-  function deliver(
-    target: Connection,
-    data: string | ArrayBuffer,
-    size: number,
-  ): boolean {
-    const { socket } = target;
-    if (socket.readyState !== WebSocket.OPEN) return false;
-    if (socket.bufferedAmount > maxBuffered) {
-      socket.close(CLOSE.POLICY_VIOLATION, "slow consumer");
-      return false;
-    }
-    socket.send(data);
-    target.messagesOut++;
-    const targetCounters = target.protocol === JSON_PROTOCOL
-      ? metrics.json
-      : metrics.echo;
-    targetCounters.messagesOut++;
-    targetCounters.bytesOut += size;
-    return true;
-  }
 
   let lastText = "";
   let lastSize = 0;
@@ -204,58 +171,16 @@ function attach(
         lastText = text;
         lastSize = utf8Length(text);
       }
-      return deliver(target, text, lastSize);
+      return deliver(state, target, text, lastSize);
     },
   };
 
-  function reply(message: ServerMessage, id: MessageId | undefined): void {
+  function reply(message: ServerMessage): void {
     if (message.type === "error") {
-      increment(metrics.errors, message.code as string);
+      increment(metrics.errors, String(message.code));
     }
-    const { type, ...fields } = message;
-    const text = JSON.stringify(
-      id === undefined ? message : { type, id, ...fields },
-    );
-    deliver(connection, text, utf8Length(text));
-  }
-
-  function dispatch(text: string): void {
-    let id: MessageId | undefined;
-    try {
-      const envelope = parseEnvelope(text);
-      id = envelope.id;
-      const handler = Object.hasOwn(MESSAGE_HANDLERS, envelope.type)
-        ? MESSAGE_HANDLERS[envelope.type]
-        : undefined;
-      if (handler === undefined) {
-        throw new ProtocolError(
-          "unknown_type",
-          `Unknown message type: "${envelope.type}"; known types: ${
-            Object.keys(MESSAGE_HANDLERS).join(", ")
-          }`,
-        );
-      }
-      const result = handler.handle(handler.parse(envelope), context);
-      if (result !== undefined) reply(result, id);
-    } catch (error) {
-      if (error instanceof ProtocolError) {
-        reply(errorMessage(error.code, error.message), id ?? peekId(text));
-        return;
-      }
-      // A failing handler answers its own request and harms no other connection.
-      log(
-        `error ${connection.id}: handler failed: ${
-          (error as Error)?.stack ?? error
-        }`,
-      );
-      reply(
-        errorMessage(
-          "internal_error",
-          "The server failed to handle this message",
-        ),
-        id,
-      );
-    }
+    const text = JSON.stringify(message);
+    deliver(state, connection, text, utf8Length(text));
   }
 
   function onMessage(event: MessageEvent<string | ArrayBuffer>): void {
@@ -266,20 +191,25 @@ function attach(
     counters.bytesIn += size;
     if (verbose) logMessage(connection, data, log);
     if (size > maxMessageSize) {
-      socket.close(
+      closeConnection(
+        state,
+        connection,
         CLOSE.MESSAGE_TOO_BIG,
         `message too big: the limit is ${maxMessageSize} bytes`,
       );
       return;
     }
-    if (maxMessagesPerSecond > 0 && !admit(connection)) return;
-    if (typeof data === "string" && connection.protocol === JSON_PROTOCOL) {
-      dispatch(data);
-    } else deliver(connection, data, size);
+    if (maxMessagesPerSecond > 0 && !admit()) return;
+    if (json && typeof data === "string") {
+      const result = dispatchMessage(data, handlers, context);
+      if (result !== undefined) reply(result);
+    } else {
+      deliver(state, connection, data, size);
+    }
   }
 
   /** Applies the rate limit; only called when one is set. */
-  function admit(connection: Connection): boolean {
+  function admit(): boolean {
     if (takeToken(connection, maxMessagesPerSecond, performance.now())) {
       connection.throttled = 0;
       return true;
@@ -287,42 +217,26 @@ function attach(
     connection.throttled++;
     // A raw echo has no error frame to send, so it closes at once; wsecho.v1
     // clients are told, and closed after a further second's worth of refusals.
-    if (
-      connection.protocol !== JSON_PROTOCOL ||
-      connection.throttled > maxMessagesPerSecond
-    ) {
-      socket.close(CLOSE.POLICY_VIOLATION, "rate limit exceeded");
-    } else {
-      reply(
-        errorMessage(
-          "rate_limited",
-          `Rate limit exceeded: at most ${maxMessagesPerSecond} messages a second`,
-        ),
-        undefined,
+    if (!json || connection.throttled > maxMessagesPerSecond) {
+      closeConnection(
+        state,
+        connection,
+        CLOSE.POLICY_VIOLATION,
+        "rate limit exceeded",
       );
+    } else {
+      reply(errorMessage(
+        "rate_limited",
+        `Rate limit exceeded: at most ${maxMessagesPerSecond} messages a second`,
+      ));
     }
     return false;
-  }
-
-  let cleaned = false;
-  function cleanup(code: number, reason: string): void {
-    if (cleaned) return;
-    cleaned = true;
-    registry.delete(connection);
-    rooms.leaveAll(connection);
-    increment(metrics.closes, code);
-    log(
-      `close ${connection.id} ${connection.ip} code=${code}${
-        reason ? ` reason="${reason}"` : ""
-      } ` +
-        `in=${connection.messagesIn} out=${connection.messagesOut}`,
-    );
   }
 
   socket.addEventListener("open", () => {
     log(
       `open ${connection.id} ${connection.ip}${
-        connection.protocol ? ` protocol=${connection.protocol}` : ""
+        json ? ` protocol=${connection.protocol}` : ""
       }`,
     );
     if (!welcome) return;
@@ -334,18 +248,24 @@ function attach(
       protocol: connection.protocol,
       protocols: SUPPORTED_PROTOCOLS,
     });
-    deliver(connection, text, text.length);
+    deliver(state, connection, text, text.length);
   });
   socket.addEventListener("message", onMessage);
   socket.addEventListener(
     "close",
-    (event) => cleanup(event.code, event.reason),
+    (event) => release(state, connection, event.code, event.reason),
   );
   // Deno fires error first on an abrupt end ("Unexpected EOF", then close with
   // code 0) and on a missed pong (then close twice): count it once, as 1006.
   socket.addEventListener(
     "error",
-    (event) => cleanup(1006, (event as ErrorEvent).message ?? ""),
+    (event) =>
+      release(
+        state,
+        connection,
+        CLOSE.ABNORMAL,
+        (event as ErrorEvent).message ?? "",
+      ),
   );
 }
 
@@ -353,7 +273,7 @@ function logMessage(
   connection: Connection,
   data: string | ArrayBuffer,
   log: (line: string) => void,
-) {
+): void {
   const preview = typeof data === "string"
     ? JSON.stringify(
       data.length > LOG_PREVIEW_LENGTH

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { NAME, VERSION } from "./version.ts";
+import { MAX_MEMBERS_PER_ROOM, MAX_ROOMS_PER_CONNECTION } from "./limits.ts";
 
 /** The server configuration after parsing and validation. */
 export interface Config {
@@ -33,6 +34,10 @@ export interface Config {
   maxBuffered: number;
   /** Messages per second per connection; `0` means no limit. */
   maxMessagesPerSecond: number;
+  /** Rooms one `wsecho.v1` connection may be in at once. */
+  maxRoomsPerConnection: number;
+  /** Members one room may hold at once. */
+  maxRoomMembers: number;
   /** PEM certificate, or a path to one; with `key`, serves https and wss. */
   cert: string;
   /** PEM private key, or a path to one. */
@@ -78,10 +83,10 @@ interface OptionSpec {
 const MiB = 1024 * 1024;
 
 /**
- * The largest message Deno's WebSocket accepts before it drops the TCP
- * connection without a close frame; our own limit must stay below it.
+ * The largest message Deno's WebSocket accepts: from 64 MiB on it drops the
+ * TCP connection without a close frame, so our own limit must stay below.
  */
-export const RUNTIME_MAX_MESSAGE_SIZE = 64 * MiB;
+export const RUNTIME_MAX_MESSAGE_SIZE = 64 * MiB - 1;
 
 /** Defaults for every option. */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
@@ -96,6 +101,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxConnectionsPerIp: 256,
   maxBuffered: 4 * MiB,
   maxMessagesPerSecond: 0,
+  maxRoomsPerConnection: MAX_ROOMS_PER_CONNECTION,
+  maxRoomMembers: MAX_MEMBERS_PER_ROOM,
   cert: "",
   key: "",
   metrics: true,
@@ -204,6 +211,26 @@ const OPTIONS: readonly OptionSpec[] = [
     max: 10_000_000,
     value: "N",
     help: "per-connection message rate, then errors and 1008 (0: no limit)",
+  },
+  {
+    key: "maxRoomsPerConnection",
+    flag: "max-rooms-per-connection",
+    env: ["WSECHO_MAX_ROOMS_PER_CONNECTION"],
+    kind: "integer",
+    min: 1,
+    max: 100_000,
+    value: "N",
+    help: "rooms one wsecho.v1 connection may join, then too_many_rooms",
+  },
+  {
+    key: "maxRoomMembers",
+    flag: "max-room-members",
+    env: ["WSECHO_MAX_ROOM_MEMBERS"],
+    kind: "integer",
+    min: 1,
+    max: 10_000_000,
+    value: "N",
+    help: "members one room may hold, then room_full",
   },
   {
     key: "cert",

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ModeCounters } from "./metrics.ts";
 
 /** The subprotocol a connection speaks: `""` for the byte-exact echo. */
 export type Protocol = "" | "wsecho.v1";
@@ -29,6 +30,10 @@ export interface Connection {
   refilledAt: number;
   /** Refusals in a row by the rate limiter. */
   throttled: number;
+  /** The counters of this connection's mode, chosen once at the upgrade. */
+  readonly counters: ModeCounters;
+  /** Set once the server has forgotten it: out of the registry and every room. */
+  released: boolean;
 }
 
 /**

@@ -1,13 +1,13 @@
 /**
- * Fixed limits of the `wsecho.v1` room protocol, kept in one place.
+ * Limits and their defaults, kept in one place.
  *
  * @module
  */
 
-/** Rooms one connection may be in at once. */
+/** Rooms one connection may be in at once, by default (`--max-rooms-per-connection`). */
 export const MAX_ROOMS_PER_CONNECTION = 32;
 
-/** Members one room may hold at once. */
+/** Members one room may hold at once, by default (`--max-room-members`). */
 export const MAX_MEMBERS_PER_ROOM = 10_000;
 
 /** Room names: 1 to 64 characters of letters, digits, dot, underscore and dash. */

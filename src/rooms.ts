@@ -10,9 +10,41 @@ import { MAX_MEMBERS_PER_ROOM, MAX_ROOMS_PER_CONNECTION } from "./limits.ts";
 /** Why a join was refused. */
 export type JoinRefusal = "too_many_rooms" | "room_full";
 
+/** Options of {@linkcode Rooms}. */
+export interface RoomsOptions {
+  /**
+   * Rooms one connection may be in at once.
+   *
+   * @default {MAX_ROOMS_PER_CONNECTION}
+   */
+  maxRoomsPerConnection?: number;
+  /**
+   * Members one room may hold at once.
+   *
+   * @default {MAX_MEMBERS_PER_ROOM}
+   */
+  maxRoomMembers?: number;
+}
+
 /** Rooms by name, each a set of member connections. */
 export class Rooms {
   #rooms = new Map<string, Set<Connection>>();
+  #maxRoomsPerConnection: number;
+  #maxRoomMembers: number;
+
+  /**
+   * Creates an empty set of rooms.
+   *
+   * @param options The caps.
+   */
+  constructor(options: RoomsOptions = {}) {
+    const {
+      maxRoomsPerConnection = MAX_ROOMS_PER_CONNECTION,
+      maxRoomMembers = MAX_MEMBERS_PER_ROOM,
+    } = options;
+    this.#maxRoomsPerConnection = maxRoomsPerConnection;
+    this.#maxRoomMembers = maxRoomMembers;
+  }
 
   /** Rooms with at least one member. */
   get size(): number {
@@ -35,14 +67,14 @@ export class Rooms {
    */
   join(connection: Connection, room: string): JoinRefusal | undefined {
     if (connection.rooms.has(room)) return undefined;
-    if (connection.rooms.size >= MAX_ROOMS_PER_CONNECTION) {
+    if (connection.rooms.size >= this.#maxRoomsPerConnection) {
       return "too_many_rooms";
     }
     let members = this.#rooms.get(room);
     if (members === undefined) {
       members = new Set();
       this.#rooms.set(room, members);
-    } else if (members.size >= MAX_MEMBERS_PER_ROOM) {
+    } else if (members.size >= this.#maxRoomMembers) {
       return "room_full";
     }
     members.add(connection);

@@ -8,6 +8,8 @@ import { type Config, DEFAULT_CONFIG } from "./config.ts";
 import { createApp } from "./app.ts";
 import { SHUTDOWN_GRACE_MS } from "./limits.ts";
 import { createState, type ServerState } from "./state.ts";
+import type { MessageHandler } from "../handlers/messages.ts";
+import { MESSAGE_HANDLERS } from "../handlers/message_handlers.ts";
 
 /** Options of {@linkcode createServer}: any config field, plus how to run. */
 export interface ServerOptions extends Partial<Config> {
@@ -23,6 +25,14 @@ export interface ServerOptions extends Partial<Config> {
    * @default {() => {}}
    */
   onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * The `wsecho.v1` message kinds, by `type`: extend the built-in table to add
+   * kinds without editing it, as in
+   * `{ ...MESSAGE_HANDLERS, time: TIME_HANDLER }`.
+   *
+   * @default {MESSAGE_HANDLERS}
+   */
+  messageHandlers?: Readonly<Record<string, MessageHandler>>;
   /**
    * Receives one line per connection open and close (and per message with `verbose`).
    *
@@ -64,9 +74,15 @@ export interface WsechoServer extends AsyncDisposable {
  * ```
  */
 export function createServer(options: ServerOptions = {}): WsechoServer {
-  const { signal, onListen = () => {}, log = () => {}, ...overrides } = options;
+  const {
+    signal,
+    onListen = () => {},
+    log = () => {},
+    messageHandlers = MESSAGE_HANDLERS,
+    ...overrides
+  } = options;
   const config: Config = { ...DEFAULT_CONFIG, ...overrides };
-  const state = createState(config, log);
+  const state = createState(config, log, messageHandlers);
   const httpServer = Deno.serve({
     port: config.port,
     hostname: config.hostname,

@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { Registry } from "./registry.ts";
 import { Rooms } from "./rooms.ts";
 import { newConnectionId } from "./connection.ts";
+import type { MessageHandler } from "../handlers/messages.ts";
 
 /** The shared state of one running server. */
 export interface ServerState {
@@ -24,6 +25,8 @@ export interface ServerState {
   readonly instance: string;
   /** `Date.now()` when the server started. */
   readonly startedAt: number;
+  /** The `wsecho.v1` message kinds, by `type`. */
+  readonly handlers: Readonly<Record<string, MessageHandler>>;
   /** Set once shutdown begins: new upgrades are refused. */
   draining: boolean;
   /** Writes one log line. */
@@ -35,16 +38,22 @@ export interface ServerState {
  *
  * @param config The configuration.
  * @param log Where log lines go.
+ * @param handlers The `wsecho.v1` message kinds.
  * @returns The state.
  */
 export function createState(
   config: Readonly<Config>,
   log: (line: string) => void,
+  handlers: Readonly<Record<string, MessageHandler>>,
 ): ServerState {
   return {
     config,
     registry: new Registry(),
-    rooms: new Rooms(),
+    rooms: new Rooms({
+      maxRoomsPerConnection: config.maxRoomsPerConnection,
+      maxRoomMembers: config.maxRoomMembers,
+    }),
+    handlers,
     metrics: createMetrics(),
     instance: newConnectionId(),
     startedAt: Date.now(),

@@ -66,7 +66,11 @@ Deno.test("GET /ws with a broken handshake answers 400, never 500", async () => 
   await using s = startServer();
   // Upgrade headers without Sec-WebSocket-Key: Deno.upgradeWebSocket throws.
   const res = await fetch(`${s.http}/ws`, {
-    headers: { upgrade: "websocket", connection: "Upgrade" },
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-version": "13",
+    },
   });
   assert.equal(res.status, 400);
   assert.match(await res.text(), /Bad WebSocket handshake/);

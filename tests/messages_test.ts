@@ -34,6 +34,8 @@ function member(
     tokens: 0,
     refilledAt: 0,
     throttled: 0,
+    counters: { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 },
+    released: false,
   };
 }
 
@@ -45,7 +47,7 @@ interface Harness {
 }
 
 function harness(): Harness {
-  const state = createState(DEFAULT_CONFIG, () => {});
+  const state = createState(DEFAULT_CONFIG, () => {}, MESSAGE_HANDLERS);
   const sent: [string, string][] = [];
   return {
     state,

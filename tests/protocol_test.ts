@@ -7,8 +7,11 @@ import {
   type TestServer,
   waitFor,
 } from "./test_utils.ts";
-import { JSON_PROTOCOL } from "../handlers/messages.ts";
-import type { ClientMessage } from "../handlers/message_handlers.ts";
+import { JSON_PROTOCOL, type MessageHandler } from "../handlers/messages.ts";
+import {
+  type ClientMessage,
+  MESSAGE_HANDLERS,
+} from "../handlers/message_handlers.ts";
 import { MAX_ROOMS_PER_CONNECTION } from "../src/limits.ts";
 import { VERSION } from "../src/version.ts";
 
@@ -200,6 +203,38 @@ Deno.test("wsecho.v1: bad input gets an error frame and the connection lives on"
     });
   } finally {
     await closeSocket(a.ws);
+  }
+});
+
+Deno.test("wsecho.v1: a handler that throws fails its own request only", async () => {
+  const logs: string[] = [];
+  const boom: MessageHandler = {
+    parse: (envelope) => envelope,
+    handle() {
+      throw new Error("handler bug");
+    },
+  };
+  await using s = startServer({
+    messageHandlers: { ...MESSAGE_HANDLERS, boom },
+    log: (line) => logs.push(line),
+  });
+  const [a, b] = [await join(s), await join(s)];
+  try {
+    assert.deepEqual(await a.request({ type: "boom", id: 1 }), {
+      type: "error",
+      id: 1,
+      code: "internal_error",
+      message: "The server failed to handle this message",
+    });
+    assert.equal((await a.request({ type: "ping", id: 2 })).type, "pong");
+    assert.equal((await b.request({ type: "ping", id: 3 })).type, "pong");
+    assert.ok(
+      logs.some((line) => line.includes("handler failed: Error: handler bug")),
+    );
+    const info = await b.request({ type: "info" });
+    assert.equal(info.connections, 2);
+  } finally {
+    await Promise.all([closeSocket(a.ws), closeSocket(b.ws)]);
   }
 });
 
