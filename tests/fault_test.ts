@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  assertEchoes,
   closeSocket,
   connect,
   Inbox,
@@ -32,14 +33,7 @@ async function assertRecovered(ts: TestServer): Promise<void> {
   const { registry, rooms } = ts.server.state;
   await waitFor(() => registry.size === 0, "the registry to empty");
   assert.equal(rooms.size, 0, "no room outlives its members");
-  const ws = await connect(`${ts.ws}?welcome=0`);
-  try {
-    const inbox = new Inbox(ws);
-    ws.send("still here");
-    assert.equal(await inbox.next(), "still here");
-  } finally {
-    await closeSocket(ws);
-  }
+  await assertEchoes(ts);
   await waitFor(() => registry.size === 0, "the registry to empty again");
 }
 

@@ -10,9 +10,7 @@
  */
 import assert from "node:assert/strict";
 import {
-  closeSocket,
-  connect,
-  Inbox,
+  assertEchoes,
   startServer,
   type TestServer,
   waitFor,
@@ -172,17 +170,6 @@ async function runScript(ts: TestServer, script: Script): Promise<Outcome> {
     }
   } finally {
     await client.closed();
-  }
-}
-
-async function assertEchoes(ts: TestServer): Promise<void> {
-  const ws = await connect(`${ts.ws}?welcome=0`);
-  try {
-    const inbox = new Inbox(ws);
-    ws.send("still here");
-    assert.equal(await inbox.next(), "still here");
-  } finally {
-    await closeSocket(ws);
   }
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   createServer,
   type ServerOptions,
@@ -179,5 +180,22 @@ export async function waitFor(
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * Checks that a fresh client still gets its echo: the server is alive and
+ * well after whatever the test did to it.
+ *
+ * @param server The test server.
+ */
+export async function assertEchoes(server: TestServer): Promise<void> {
+  const ws = await connect(`${server.ws}?welcome=0`);
+  try {
+    const inbox = new Inbox(ws);
+    ws.send("still here");
+    assert.equal(await inbox.next(), "still here");
+  } finally {
+    await closeSocket(ws);
   }
 }
