@@ -1,0 +1,879 @@
+/**
+ * The five scenarios. Each starts its own pair of fresh servers (so one
+ * scenario's heap does not colour the next one's memory figures), drives the
+ * baseline and then wsecho with the same generator settings, adds rows and
+ * stops its servers.
+ *
+ * @module
+ */
+import {
+  type Bench,
+  CpuMeter,
+  type CpuWindow,
+  NOISE_PERCENT,
+  type Server,
+  type ServerName,
+} from "./_bench.ts";
+import type {
+  BroadcastConfig,
+  BroadcastResult,
+  ChurnResult,
+  EchoResult,
+  IdleResult,
+  Integrity,
+} from "./_protocol.ts";
+import {
+  countFds,
+  delay,
+  type GenProcess,
+  readOpenFileLimit,
+  readRssKiB,
+} from "./_proc.ts";
+import type { LatencySummary } from "./_stats.ts";
+import { formatNumber } from "./_table.ts";
+
+/** Scenario names, in the order they run. */
+export const SCENARIOS = [
+  "throughput",
+  "latency",
+  "memory",
+  "churn",
+  "broadcast",
+] as const;
+
+/** One scenario's name. */
+export type ScenarioName = typeof SCENARIOS[number];
+
+/** wsecho flags that lift the per-IP limit: every loopback peer shares one IP. */
+const UNLIMITED_PER_IP = ["--max-connections-per-ip", "0"];
+const CONNECT_CONCURRENCY = 64;
+
+type Pair = Partial<Record<ServerName, Server>>;
+
+interface EchoShape {
+  connections: number;
+  inflight: number;
+  size: number;
+  binary: boolean;
+  warmupMs: number;
+  durationMs: number;
+}
+
+interface EchoRun {
+  messagesPerSecond: number;
+  mibPerSecond: number;
+  latency: LatencySummary;
+  cpu: CpuWindow;
+  generators: number;
+  attempts: number;
+  results: EchoResult[];
+}
+
+/**
+ * Runs one scenario by name.
+ *
+ * @param bench The run.
+ * @param name The scenario.
+ */
+export async function runScenario(
+  bench: Bench,
+  name: ScenarioName,
+): Promise<void> {
+  switch (name) {
+    case "throughput":
+      return await throughput(bench);
+    case "latency":
+      return await latency(bench);
+    case "memory":
+      return await memory(bench);
+    case "churn":
+      return await churn(bench);
+    case "broadcast":
+      return await broadcast(bench);
+  }
+}
+
+async function startPair(bench: Bench, wsechoFlags: string[]): Promise<Pair> {
+  const pair: Pair = { baseline: await bench.startServer("baseline") };
+  if ("missing" in bench.wsecho) {
+    bench.log(`wsecho skipped: ${bench.wsecho.missing}`);
+    return pair;
+  }
+  try {
+    pair.wsecho = await bench.startServer("wsecho", wsechoFlags);
+  } catch (error) {
+    bench.fail(`wsecho did not start: ${(error as Error).message}`);
+  }
+  return pair;
+}
+
+async function stopPair(bench: Bench, pair: Pair): Promise<void> {
+  for (const server of Object.values(pair)) await bench.stopServer(server);
+}
+
+function servers(pair: Pair): Server[] {
+  return [pair.baseline, pair.wsecho].filter((s): s is Server =>
+    s !== undefined
+  );
+}
+
+function check(bench: Bench, what: string, result: Integrity): void {
+  if (result.mismatches > 0) {
+    bench.fail(`${what}: ${result.mismatches} mismatched frames`);
+  }
+  for (const failure of result.failures) bench.fail(`${what}: ${failure}`);
+}
+
+function flagNote(server: Server | undefined): string {
+  return server && server.flags.length > 0
+    ? `wsecho ${server.flags.join(" ")}`
+    : "";
+}
+
+function cpuNote(name: string, cpu: CpuWindow): string {
+  const noisy = cpu.other >= NOISE_PERCENT ? " NOISY" : "";
+  return `${name} CPU srv ${Math.round(cpu.server)}% gen ${
+    Math.round(cpu.generators)
+  }% other ${Math.round(cpu.other)}%${noisy}`;
+}
+
+function join(...parts: string[]): string {
+  return parts.filter((part) => part !== "").join("; ");
+}
+
+async function finishAll(generators: GenProcess[]): Promise<void> {
+  await Promise.all(generators.map((gen) => gen.finish()));
+}
+
+/** Extra attempts at a timed echo window that other processes disturbed. */
+const NOISY_RETRIES = 1;
+
+async function echoRun(
+  bench: Bench,
+  server: Server,
+  shape: EchoShape,
+  generatorCount: number,
+  what: string,
+): Promise<EchoRun> {
+  let best: EchoRun | undefined;
+  for (let attempt = 0; attempt <= NOISY_RETRIES; attempt++) {
+    await bench.waitForQuiet();
+    const started = performance.now();
+    const run = await echoAttempt(bench, server, shape, generatorCount, what);
+    run.attempts = attempt + 1;
+    if (best === undefined || run.cpu.other < best.cpu.other) best = run;
+    if (!(run.cpu.other >= NOISE_PERCENT) || !bench.hasNoiseBudget()) break;
+    if (attempt < NOISY_RETRIES) {
+      bench.log(
+        `  noisy window (other ${Math.round(run.cpu.other)}%): retrying`,
+      );
+      bench.chargeNoise(performance.now() - started);
+    }
+  }
+  return best as EchoRun;
+}
+
+async function echoAttempt(
+  bench: Bench,
+  server: Server,
+  shape: EchoShape,
+  generatorCount: number,
+  what: string,
+): Promise<EchoRun> {
+  bench.log(`${what}: ${server.name}, ${generatorCount} generator(s)`);
+  const meter = new CpuMeter(server.pid);
+  const generators: GenProcess[] = [];
+  try {
+    for (let g = 0; g < generatorCount; g++) {
+      const connections = Math.floor(shape.connections / generatorCount) +
+        (g < shape.connections % generatorCount ? 1 : 0);
+      const gen = bench.spawnGenerator({
+        mode: "echo",
+        url: server.echoUrl,
+        protocols: [],
+        skipWelcome: server.skipWelcome,
+        connectConcurrency: CONNECT_CONCURRENCY,
+        ...shape,
+        connections,
+      }, g === 0 ? meter.hook : undefined);
+      meter.generators.add(gen.pid);
+      generators.push(gen);
+    }
+    await Promise.all(generators.map((gen) => gen.expect("ready")));
+    await Promise.all(generators.map((gen) => gen.go()));
+    const results = await Promise.all(generators.map(async (gen) => {
+      await gen.expect("measure-start");
+      await gen.expect("measure-end");
+      return await gen.result<EchoResult>();
+    }));
+    for (const result of results) {
+      check(bench, `${what} ${server.name}`, result);
+    }
+    const first = results[0] as EchoResult;
+    return {
+      messagesPerSecond: sum(results.map((r) => r.messagesPerSecond)),
+      mibPerSecond: sum(results.map((r) => r.mibPerSecond)),
+      latency: first.latency,
+      cpu: meter.read("echo"),
+      generators: generatorCount,
+      attempts: 1,
+      results,
+    };
+  } finally {
+    await finishAll(generators);
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** Most generator processes the throughput calibration tries. */
+const MAX_GENERATORS = 8;
+/** A doubling of generator processes that raises the rate less than this is flat. */
+const FLAT_GAIN = 1.1;
+
+async function throughput(bench: Bench): Promise<void> {
+  const { warmupMs, durationMs } = bench.settings;
+  const variants = [
+    { label: "32 B text", size: 32, binary: false, unit: "msg/s" },
+    { label: "16 KiB binary", size: 16 * 1024, binary: true, unit: "MiB/s" },
+  ];
+  const pair = await startPair(bench, []);
+  const raw: Record<string, unknown> = {};
+  try {
+    for (const variant of variants) {
+      const shape: EchoShape = {
+        connections: 64,
+        inflight: 16,
+        size: variant.size,
+        binary: variant.binary,
+        warmupMs,
+        durationMs,
+      };
+      const what = `throughput ${variant.label}`;
+      const runs: Record<string, EchoRun> = {};
+      const value = (run: EchoRun | undefined) =>
+        run === undefined
+          ? undefined
+          : variant.binary
+          ? run.mibPerSecond
+          : run.messagesPerSecond;
+      const rate = (name: ServerName, n: number) => value(runs[`${name}-${n}`]);
+
+      // Calibrate on the baseline: double the generator processes until the
+      // rate stops rising; the last doubling that still helped is the setting.
+      let chosen = 1;
+      const tried: number[] = [];
+      if (pair.baseline) {
+        runs["baseline-1"] = await echoRun(
+          bench,
+          pair.baseline,
+          shape,
+          1,
+          what,
+        );
+        tried.push(1);
+        for (let n = 2; n <= MAX_GENERATORS; n *= 2) {
+          runs[`baseline-${n}`] = await echoRun(
+            bench,
+            pair.baseline,
+            shape,
+            n,
+            what,
+          );
+          tried.push(n);
+          const gain = (rate("baseline", n) ?? 0) /
+            (rate("baseline", n / 2) ?? Infinity);
+          if (gain < FLAT_GAIN) break;
+          chosen = n;
+        }
+      }
+      const check = tried.includes(chosen * 2) ? chosen * 2 : undefined;
+      if (pair.wsecho) {
+        for (const n of check === undefined ? [chosen] : [chosen, check]) {
+          runs[`wsecho-${n}`] = await echoRun(
+            bench,
+            pair.wsecho,
+            shape,
+            n,
+            what,
+          );
+        }
+      }
+      raw[variant.label] = { chosenGenerators: chosen, runs };
+
+      const notes = (n: number) =>
+        join(
+          ...servers(pair).map((server) => {
+            const run = runs[`${server.name}-${n}`];
+            if (!run) return "";
+            const messages = variant.binary
+              ? `, ${formatNumber(run.messagesPerSecond)} msg/s`
+              : "";
+            return cpuNote(server.name, run.cpu) + messages;
+          }),
+        );
+      const calibration = tried.map((n) =>
+        `${n}: ${formatNumber(rate("baseline", n))}`
+      ).join(", ");
+      bench.add({
+        scenario: "throughput",
+        figure: `${variant.label}, 64 conn × 16 in flight, ${chosen} gen`,
+        unit: variant.unit,
+        better: "higher",
+        ...defined("baseline", rate("baseline", chosen)),
+        ...defined("wsecho", rate("wsecho", chosen)),
+        note: join(
+          notes(chosen),
+          `baseline by generator processes ${calibration}`,
+          bench.welcomeNote(),
+        ),
+      });
+      const perMessage = (name: ServerName) => {
+        const run = runs[`${name}-${chosen}`];
+        return run && microsPerOp(run.cpu.server, run.messagesPerSecond);
+      };
+      bench.add({
+        scenario: "throughput",
+        figure: `  server CPU per round trip`,
+        unit: "µs",
+        better: "lower",
+        ...defined("baseline", perMessage("baseline")),
+        ...defined("wsecho", perMessage("wsecho")),
+        note: "server CPU time ÷ round trips: independent of the generator",
+      });
+      if (check === undefined) {
+        bench.add({
+          scenario: "throughput",
+          figure: `  generator check`,
+          unit: variant.unit,
+          better: "higher",
+          note: `baseline still rising at ${chosen} generator processes: ` +
+            "the generator limits this figure",
+        });
+        continue;
+      }
+      const noisy = [chosen, check].some((n) =>
+        !((runs[`baseline-${n}`]?.cpu.other ?? Infinity) < NOISE_PERCENT)
+      );
+      const gain = (rate("baseline", check) ?? NaN) /
+        (rate("baseline", chosen) ?? NaN);
+      bench.add({
+        scenario: "throughput",
+        figure: `  generator check: ${check} gen`,
+        unit: variant.unit,
+        better: "higher",
+        ...defined("baseline", rate("baseline", check)),
+        ...defined("wsecho", rate("wsecho", check)),
+        note: join(
+          `baseline ${check} gen/${chosen} gen = ${gain.toFixed(2)}` +
+            (noisy
+              ? " (noisy window: verdict uncertain)"
+              : " (generator not the bottleneck)"),
+          notes(check),
+        ),
+      });
+    }
+  } finally {
+    bench.raw.throughput = raw;
+    await stopPair(bench, pair);
+  }
+}
+
+/**
+ * CPU microseconds per operation.
+ *
+ * @param cpuPercent CPU use, percent of one core.
+ * @param perSecond Operations per second.
+ */
+function microsPerOp(cpuPercent: number, perSecond: number): number {
+  return (cpuPercent / 100 / perSecond) * 1e6;
+}
+
+function defined(
+  key: "baseline" | "wsecho",
+  value: number | undefined,
+): { baseline?: number; wsecho?: number } {
+  return value === undefined ? {} : { [key]: value };
+}
+
+async function latency(bench: Bench): Promise<void> {
+  const { latencyWarmupMs, latencyDurationMs } = bench.settings;
+  const pair = await startPair(bench, []);
+  const raw: Record<string, unknown> = {};
+  try {
+    for (const connections of [1, 100]) {
+      const shape: EchoShape = {
+        connections,
+        inflight: 1,
+        size: 32,
+        binary: false,
+        warmupMs: latencyWarmupMs,
+        durationMs: latencyDurationMs,
+      };
+      const runs: Partial<Record<ServerName, EchoRun>> = {};
+      for (const server of servers(pair)) {
+        runs[server.name] = await echoRun(
+          bench,
+          server,
+          shape,
+          1,
+          `latency ${connections} conn`,
+        );
+      }
+      raw[`${connections} conn`] = runs;
+      const pick = (run: EchoRun | undefined, key: keyof LatencySummary) =>
+        run?.latency[key];
+      const rateNote = join(
+        ...servers(pair).map((server) => {
+          const run = runs[server.name];
+          return run
+            ? `${server.name} ${formatNumber(run.messagesPerSecond)} msg/s, ${
+              cpuNote("", run.cpu).trim()
+            }`
+            : "";
+        }),
+      );
+      for (
+        const [key, label] of [["p50", "p50"], ["p99", "p99"], [
+          "p999",
+          "p99.9",
+        ]] as const
+      ) {
+        bench.add({
+          scenario: "latency",
+          figure: `${connections} conn × 1 in flight, 32 B, ${label}`,
+          unit: "µs",
+          better: "lower",
+          ...defined("baseline", pick(runs.baseline, key)),
+          ...defined("wsecho", pick(runs.wsecho, key)),
+          note: key === "p50" ? rateNote : "",
+        });
+      }
+    }
+  } finally {
+    bench.raw.latency = raw;
+    await stopPair(bench, pair);
+  }
+}
+
+interface MemoryReading {
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  rssAfterCloseKiB: number;
+  fdsBefore: number;
+  fdsAfter: number;
+  healthzConnections?: number;
+  perConnectionKiB: number;
+  serverOpenFiles: string;
+  generatorOpenFiles: string;
+  cpu: CpuWindow;
+  result: IdleResult;
+}
+
+async function memory(bench: Bench): Promise<void> {
+  const { idleConnections, idleWarmup } = bench.settings;
+  const pair = await startPair(bench, UNLIMITED_PER_IP);
+  const readings: Partial<Record<ServerName, MemoryReading>> = {};
+  try {
+    for (const server of servers(pair)) {
+      await bench.waitForQuiet();
+      bench.log(`memory: ${server.name}, ${idleConnections} idle connections`);
+      const meter = new CpuMeter(server.pid);
+      const gen = bench.spawnGenerator({
+        mode: "idle",
+        url: server.echoUrl,
+        protocols: [],
+        skipWelcome: server.skipWelcome,
+        connectConcurrency: CONNECT_CONCURRENCY,
+        connections: idleConnections,
+        warmupConnections: idleWarmup,
+      }, meter.hook);
+      meter.generators.add(gen.pid);
+      try {
+        await gen.expect("ready");
+        const generatorOpenFiles = readOpenFileLimit(gen.pid);
+        await gen.go();
+        await gen.expect("warm");
+        await delay(1000);
+        const rssBeforeKiB = readRssKiB(server.pid);
+        const fdsBefore = countFds(server.pid);
+        await gen.go();
+        await gen.expect("measure-start");
+        await gen.expect("measure-end");
+        const connected = await gen.expect("connected");
+        await delay(1500);
+        const rssAfterKiB = readRssKiB(server.pid);
+        const fdsAfter = countFds(server.pid);
+        const healthz = server.name === "wsecho"
+          ? await bench.connections(server)
+          : undefined;
+        await gen.go();
+        const result = await gen.result<IdleResult>();
+        check(bench, `memory ${server.name}`, result);
+        await delay(1000);
+        readings[server.name] = {
+          rssBeforeKiB,
+          rssAfterKiB,
+          rssAfterCloseKiB: readRssKiB(server.pid),
+          fdsBefore,
+          fdsAfter,
+          ...(healthz === undefined ? {} : { healthzConnections: healthz }),
+          perConnectionKiB: (rssAfterKiB - rssBeforeKiB) /
+            connected.connections,
+          serverOpenFiles: readOpenFileLimit(server.pid),
+          generatorOpenFiles,
+          cpu: meter.read("connect"),
+          result,
+        };
+        if (healthz !== undefined && healthz !== idleConnections) {
+          bench.fail(
+            `memory wsecho: /healthz reports ${healthz} connections, expected ${idleConnections}`,
+          );
+        }
+      } finally {
+        await gen.finish();
+      }
+    }
+  } finally {
+    bench.raw.memory = readings;
+    await stopPair(bench, pair);
+  }
+  const { baseline, wsecho } = readings;
+  const rssNote = (name: string, r: MemoryReading | undefined) =>
+    r
+      ? `${name} RSS ${mib(r.rssBeforeKiB)}→${
+        mib(r.rssAfterKiB)
+      } MiB, fds ${r.fdsBefore}→${r.fdsAfter}`
+      : "";
+  const limits = baseline ?? wsecho;
+  bench.add({
+    scenario: "memory",
+    figure: `${idleConnections} idle connections: RSS per connection`,
+    unit: "KiB",
+    better: "lower",
+    ...defined("baseline", baseline?.perConnectionKiB),
+    ...defined("wsecho", wsecho?.perConnectionKiB),
+    note: join(
+      rssNote("baseline", baseline),
+      rssNote("wsecho", wsecho),
+      wsecho?.healthzConnections === undefined
+        ? ""
+        : `/healthz ${wsecho.healthzConnections}`,
+      flagNote(pair.wsecho),
+    ),
+  });
+  bench.add({
+    scenario: "memory",
+    figure: "  server CPU per connect",
+    unit: "µs",
+    better: "lower",
+    ...defined(
+      "baseline",
+      baseline && microsPerOp(baseline.cpu.server, baseline.result.connectRate),
+    ),
+    ...defined(
+      "wsecho",
+      wsecho && microsPerOp(wsecho.cpu.server, wsecho.result.connectRate),
+    ),
+    note: "",
+  });
+  bench.add({
+    scenario: "memory",
+    figure: `  connect rate (${CONNECT_CONCURRENCY} handshakes in flight)`,
+    unit: "conn/s",
+    better: "higher",
+    ...defined("baseline", baseline?.result.connectRate),
+    ...defined("wsecho", wsecho?.result.connectRate),
+    note: join(
+      baseline ? cpuNote("baseline", baseline.cpu) : "",
+      wsecho ? cpuNote("wsecho", wsecho.cpu) : "",
+      limits
+        ? `open files (soft/hard) srv ${limits.serverOpenFiles}, gen ${limits.generatorOpenFiles}`
+        : "",
+    ),
+  });
+}
+
+function mib(kib: number): string {
+  return (kib / 1024).toFixed(0);
+}
+
+interface ChurnReading {
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  fdsBefore: number;
+  fdsAfter: number;
+  registryAfter?: number;
+  registrySettleMs?: number;
+  cpu: CpuWindow;
+  result: ChurnResult;
+}
+
+async function churn(bench: Bench): Promise<void> {
+  const { churnCycles, churnWarmup, churnConcurrency } = bench.settings;
+  const pair = await startPair(bench, []);
+  const readings: Partial<Record<ServerName, ChurnReading>> = {};
+  try {
+    for (const server of servers(pair)) {
+      await bench.waitForQuiet();
+      bench.log(`churn: ${server.name}, ${churnCycles} cycles`);
+      const meter = new CpuMeter(server.pid);
+      const gen = bench.spawnGenerator({
+        mode: "churn",
+        url: server.echoUrl,
+        protocols: [],
+        skipWelcome: server.skipWelcome,
+        connectConcurrency: CONNECT_CONCURRENCY,
+        cycles: churnCycles,
+        warmupCycles: churnWarmup,
+        concurrency: churnConcurrency,
+        size: 32,
+      }, meter.hook);
+      meter.generators.add(gen.pid);
+      try {
+        await gen.expect("ready");
+        await gen.go();
+        await gen.expect("warm");
+        await delay(1000);
+        const rssBeforeKiB = readRssKiB(server.pid);
+        const fdsBefore = countFds(server.pid);
+        await gen.go();
+        await gen.expect("measure-start");
+        await gen.expect("measure-end");
+        const result = await gen.result<ChurnResult>();
+        check(bench, `churn ${server.name}`, result);
+        const reading: ChurnReading = {
+          rssBeforeKiB,
+          rssAfterKiB: 0,
+          fdsBefore,
+          fdsAfter: 0,
+          cpu: meter.read("churn"),
+          result,
+        };
+        if (server.name === "wsecho") {
+          const t0 = performance.now();
+          let registry = await bench.connections(server);
+          for (let i = 0; i < 100 && registry !== 0; i++) {
+            await delay(100);
+            registry = await bench.connections(server);
+          }
+          reading.registryAfter = registry;
+          reading.registrySettleMs = performance.now() - t0;
+          if (registry !== 0) {
+            bench.fail(
+              `churn wsecho: registry still holds ${registry} connections`,
+            );
+          }
+        }
+        await delay(1000);
+        reading.rssAfterKiB = readRssKiB(server.pid);
+        reading.fdsAfter = countFds(server.pid);
+        readings[server.name] = reading;
+      } finally {
+        await gen.finish();
+      }
+    }
+  } finally {
+    bench.raw.churn = readings;
+    await stopPair(bench, pair);
+  }
+  const { baseline, wsecho } = readings;
+  const growth = (r: ChurnReading | undefined) =>
+    r ? (r.rssAfterKiB - r.rssBeforeKiB) / 1024 : undefined;
+  const rssNote = (name: string, r: ChurnReading | undefined) =>
+    r ? `${name} RSS ${mib(r.rssBeforeKiB)}→${mib(r.rssAfterKiB)} MiB` : "";
+  bench.add({
+    scenario: "churn",
+    figure:
+      `${churnCycles} connect–echo–close cycles (${churnConcurrency} at once)`,
+    unit: "cycle/s",
+    better: "higher",
+    ...defined("baseline", baseline?.result.cyclesPerSecond),
+    ...defined("wsecho", wsecho?.result.cyclesPerSecond),
+    note: join(
+      baseline ? cpuNote("baseline", baseline.cpu) : "",
+      wsecho ? cpuNote("wsecho", wsecho.cpu) : "",
+      bench.welcomeNote(),
+    ),
+  });
+  bench.add({
+    scenario: "churn",
+    figure: "  server CPU per cycle",
+    unit: "µs",
+    better: "lower",
+    ...defined(
+      "baseline",
+      baseline &&
+        microsPerOp(baseline.cpu.server, baseline.result.cyclesPerSecond),
+    ),
+    ...defined(
+      "wsecho",
+      wsecho && microsPerOp(wsecho.cpu.server, wsecho.result.cyclesPerSecond),
+    ),
+    note: "",
+  });
+  bench.add({
+    scenario: "churn",
+    figure: "  RSS growth, after − before",
+    unit: "MiB",
+    better: "lower",
+    ...defined("baseline", growth(baseline)),
+    ...defined("wsecho", growth(wsecho)),
+    note: join(
+      rssNote("baseline", baseline),
+      rssNote("wsecho", wsecho),
+      `after ${churnWarmup} warm-up cycles`,
+    ),
+  });
+  bench.add({
+    scenario: "churn",
+    figure: "  open fds, after − before",
+    unit: "fds",
+    better: "equal",
+    ...defined(
+      "baseline",
+      baseline ? baseline.fdsAfter - baseline.fdsBefore : undefined,
+    ),
+    ...defined(
+      "wsecho",
+      wsecho ? wsecho.fdsAfter - wsecho.fdsBefore : undefined,
+    ),
+    note: join(
+      baseline ? `baseline ${baseline.fdsBefore}→${baseline.fdsAfter}` : "",
+      wsecho ? `wsecho ${wsecho.fdsBefore}→${wsecho.fdsAfter}` : "",
+    ),
+  });
+  if (wsecho?.registryAfter !== undefined) {
+    bench.add({
+      scenario: "churn",
+      figure: "  /healthz connections after",
+      unit: "conn",
+      better: "equal",
+      wsecho: wsecho.registryAfter,
+      note: `reached after ${Math.round(wsecho.registrySettleMs ?? 0)} ms`,
+    });
+  }
+}
+
+async function broadcast(bench: Bench): Promise<void> {
+  const s = bench.settings;
+  if ("missing" in bench.wsecho) {
+    bench.log(`broadcast skipped: ${bench.wsecho.missing}`);
+    return;
+  }
+  let server: Server;
+  try {
+    server = await bench.startServer("wsecho", UNLIMITED_PER_IP);
+  } catch (error) {
+    bench.fail(`wsecho did not start: ${(error as Error).message}`);
+    return;
+  }
+  await bench.waitForQuiet();
+  bench.log(`broadcast: ${s.members} members`);
+  const meter = new CpuMeter(server.pid);
+  const config: BroadcastConfig = {
+    mode: "broadcast",
+    url: server.protocolUrl,
+    protocols: ["wsecho.v1"],
+    skipWelcome: server.skipWelcome,
+    connectConcurrency: CONNECT_CONCURRENCY,
+    members: s.members,
+    room: "bench",
+    window: s.broadcastWindow,
+    warmupMs: s.broadcastWarmupMs,
+    durationMs: s.broadcastDurationMs,
+  };
+  let result: BroadcastResult | undefined;
+  try {
+    const gen = bench.spawnGenerator(config, meter.hook);
+    meter.generators.add(gen.pid);
+    try {
+      await gen.expect("ready");
+      await gen.go();
+      for (const _phase of ["latency", "throughput"]) {
+        await gen.expect("measure-start");
+        await gen.expect("measure-end");
+      }
+      result = await gen.result<BroadcastResult>();
+      check(bench, "broadcast", result);
+    } finally {
+      await gen.finish();
+    }
+  } finally {
+    await bench.stopServer(server);
+  }
+  bench.raw.broadcast = {
+    result,
+    cpu: {
+      latency: meter.read("latency"),
+      throughput: meter.read("throughput"),
+    },
+  };
+  if (result === undefined) return;
+  const { latencyPhase, throughputPhase } = result;
+  const warnings = result.deliveredMismatches > 0
+    ? `${result.deliveredMismatches} "sent" replies with delivered ≠ ${s.members}`
+    : "";
+  bench.add({
+    scenario: "broadcast",
+    figure:
+      `1 sender → ${s.members} members, ${s.broadcastWindow} broadcasts in flight`,
+    unit: "deliv/s",
+    better: "higher",
+    wsecho: throughputPhase.deliveriesPerSecond,
+    note: join(
+      `${
+        formatNumber(throughputPhase.broadcasts / throughputPhase.seconds)
+      } broadcasts/s`,
+      cpuNote("wsecho", meter.read("throughput")),
+      flagNote(server),
+      warnings,
+    ),
+  });
+  const latencyCpu = meter.read("latency");
+  const perDelivery = microsPerOp(
+    latencyCpu.server,
+    latencyPhase.deliveriesPerSecond,
+  );
+  bench.add({
+    scenario: "broadcast",
+    figure: "  server CPU per delivery (1 in flight)",
+    unit: "µs",
+    better: "lower",
+    wsecho: perDelivery,
+    note:
+      `at 100% of a core ≈ ${formatNumber(1e6 / perDelivery)} deliveries/s` +
+      (latencyCpu.generators > 80
+        ? "; the generator (one process) limits the measured rate"
+        : ""),
+  });
+  bench.add({
+    scenario: "broadcast",
+    figure: "  1 in flight: deliveries",
+    unit: "deliv/s",
+    better: "higher",
+    wsecho: latencyPhase.deliveriesPerSecond,
+    note: cpuNote("wsecho", meter.read("latency")),
+  });
+  for (
+    const [key, label] of [["p50", "p50"], ["p99", "p99"], [
+      "p999",
+      "p99.9",
+    ]] as const
+  ) {
+    bench.add({
+      scenario: "broadcast",
+      figure: `  fan-out latency (send → last member), ${label}`,
+      unit: "µs",
+      better: "lower",
+      wsecho: latencyPhase.fanout[key],
+      note: key === "p50"
+        ? `${latencyPhase.fanout.count} broadcasts; with ${s.broadcastWindow} in flight p50 ${
+          formatNumber(throughputPhase.fanout.p50)
+        } µs`
+        : "",
+    });
+  }
+}

@@ -1,0 +1,725 @@
+/**
+ * Load generator: one process driving one server with Deno's built-in
+ * WebSocket client. It takes a {@linkcode GenConfig} as JSON in its only
+ * argument, reports {@linkcode GenEvent} lines on stdout and waits for a `go`
+ * line on stdin before each step, so the orchestrator can sample the server
+ * between steps. Every echo is compared byte for byte with what was sent.
+ *
+ * @example Run by hand against a server on port 8080
+ * ```sh
+ * echo go | deno run --allow-net=127.0.0.1 bench/load_gen.ts \
+ *   '{"mode":"echo","url":"ws://127.0.0.1:8080/","protocols":[],"skipWelcome":false,
+ *     "connectConcurrency":50,"connections":4,"inflight":2,"size":32,"binary":false,
+ *     "warmupMs":500,"durationMs":1000}'
+ * ```
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { SampleBuffer } from "./_stats.ts";
+import type {
+  BroadcastConfig,
+  BroadcastPhase,
+  BroadcastResult,
+  ChurnConfig,
+  ChurnResult,
+  EchoConfig,
+  EchoResult,
+  GenCommon,
+  GenConfig,
+  GenEvent,
+  IdleConfig,
+  IdleResult,
+  Integrity,
+} from "./_protocol.ts";
+
+/** Bound on every single wait: a handshake, a reply, a close. */
+const STEP_TIMEOUT_MS = 15_000;
+/** Bound on draining outstanding messages after a timed window. */
+const DRAIN_TIMEOUT_MS = 15_000;
+const MAX_FAILURES = 10;
+const MiB = 1024 * 1024;
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes one event as a JSON line on stdout.
+ *
+ * @param event The event.
+ */
+export function emit(event: GenEvent): void {
+  const bytes = encoder.encode(JSON.stringify(event) + "\n");
+  let written = 0;
+  while (written < bytes.length) {
+    written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${ms} ms: ${what}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class Commands {
+  #lines: AsyncIterator<string>;
+
+  constructor() {
+    this.#lines = readLines(Deno.stdin.readable);
+  }
+
+  async go(): Promise<void> {
+    const { value, done } = await this.#lines.next();
+    if (done) throw new Error("Cannot continue: stdin closed");
+    if (value.trim() !== "go") {
+      throw new SyntaxError(`Cannot parse command: "${value}"`);
+    }
+  }
+}
+
+async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    let newline = pending.indexOf("\n");
+    while (newline >= 0) {
+      yield pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf("\n");
+    }
+  }
+}
+
+class Tally implements Integrity {
+  mismatches = 0;
+  failures: string[] = [];
+
+  fail(message: string, mismatch = false): void {
+    if (mismatch) this.mismatches++;
+    if (this.failures.length < MAX_FAILURES) this.failures.push(message);
+  }
+
+  toJSON(): Integrity {
+    return { mismatches: this.mismatches, failures: this.failures };
+  }
+}
+
+function nextMessage(ws: WebSocket, what: string): Promise<unknown> {
+  const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+  ws.onmessage = (event) => {
+    ws.onmessage = null;
+    ws.onclose = null;
+    resolve(event.data);
+  };
+  ws.onclose = (event) => {
+    reject(new Error(`Closed with code ${event.code} while waiting: ${what}`));
+  };
+  return withTimeout(promise, STEP_TIMEOUT_MS, what);
+}
+
+async function openSocket(common: GenCommon): Promise<WebSocket> {
+  const { promise, resolve, reject } = Promise.withResolvers<WebSocket>();
+  const ws = new WebSocket(common.url, common.protocols);
+  ws.binaryType = "arraybuffer";
+  ws.onopen = () => {
+    ws.onerror = null;
+    ws.onclose = null;
+    resolve(ws);
+  };
+  ws.onerror = (event) => {
+    const message = event instanceof ErrorEvent ? event.message : "error";
+    reject(new Error(`Cannot connect to "${common.url}": ${message}`));
+  };
+  ws.onclose = (event) => {
+    reject(new Error(`Cannot connect: closed with code ${event.code}`));
+  };
+  try {
+    await withTimeout(promise, STEP_TIMEOUT_MS, `connect "${common.url}"`);
+  } catch (error) {
+    ws.onopen = ws.onerror = ws.onclose = null;
+    if (ws.readyState <= WebSocket.OPEN) ws.close();
+    throw error;
+  }
+  if (common.skipWelcome) {
+    const data = await nextMessage(ws, "welcome frame");
+    if (typeof data !== "string" || !data.includes('"welcome"')) {
+      throw new Error(`Expected a welcome frame, got: ${String(data)}`);
+    }
+  }
+  return ws;
+}
+
+async function openMany(
+  common: GenCommon,
+  count: number,
+): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  let next = 0;
+  const workers = Array.from(
+    { length: Math.min(count, common.connectConcurrency) },
+    async () => {
+      while (next < count) {
+        const index = next++;
+        try {
+          sockets[index] = await openSocket(common);
+        } catch (error) {
+          throw new Error(
+            `Connection ${index + 1} of ${count} failed: ${
+              (error as Error).message
+            }`,
+          );
+        }
+      }
+    },
+  );
+  const settled = await Promise.allSettled(workers);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) {
+    closeQuickly(sockets);
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return sockets;
+}
+
+function closeQuickly(sockets: Array<WebSocket | undefined>): void {
+  for (const ws of sockets) {
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close();
+  }
+}
+
+function closeSocket(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  const { promise, resolve } = Promise.withResolvers<void>();
+  ws.onmessage = null;
+  ws.onclose = () => resolve();
+  ws.close();
+  return withTimeout(promise, STEP_TIMEOUT_MS, "close handshake");
+}
+
+async function closeAll(sockets: WebSocket[], tally: Tally): Promise<void> {
+  const results = await Promise.allSettled(sockets.map(closeSocket));
+  const failed = results.filter((r) => r.status === "rejected").length;
+  if (failed > 0) tally.fail(`${failed} sockets did not finish the close`);
+}
+
+/** Builds distinct payloads of a fixed size and checks echoes against them. */
+class Payloads {
+  #size: number;
+  #binary: boolean;
+  #filler: string;
+  #template: Uint8Array;
+
+  constructor(size: number, binary: boolean) {
+    this.#size = size;
+    this.#binary = binary;
+    const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-_";
+    this.#filler = alphabet.repeat(Math.ceil(size / alphabet.length) + 1)
+      .slice(0, size);
+    this.#template = new Uint8Array(binary ? size : 0);
+    for (let offset = 0; offset < this.#template.length; offset += 65536) {
+      crypto.getRandomValues(
+        this.#template.subarray(offset, offset + 65536),
+      );
+    }
+  }
+
+  /**
+   * Builds payload `seq` of `connection`. A binary payload may reuse `spare`,
+   * a buffer whose echo has come back, to spare the generator an allocation.
+   */
+  make(
+    connection: number,
+    seq: number,
+    spare?: Uint8Array,
+  ): string | Uint8Array {
+    if (this.#binary) {
+      const bytes = spare ?? this.#template.slice();
+      const view = new DataView(bytes.buffer);
+      if (this.#size >= 8) {
+        view.setUint32(0, connection);
+        view.setUint32(4, seq);
+      }
+      return bytes;
+    }
+    const head = `${connection.toString(36)}:${seq.toString(36)}:`;
+    return (head + this.#filler).slice(0, this.#size);
+  }
+
+  equal(received: unknown, sent: string | Uint8Array): boolean {
+    if (typeof sent === "string") return received === sent;
+    if (!(received instanceof ArrayBuffer)) return false;
+    return Buffer.from(received).equals(sent);
+  }
+}
+
+function describe(data: unknown): string {
+  if (typeof data === "string") {
+    return `text(${data.length}) ${data.slice(0, 60)}`;
+  }
+  if (data instanceof ArrayBuffer) return `binary(${data.byteLength})`;
+  return String(data);
+}
+
+async function runEcho(config: EchoConfig, commands: Commands): Promise<void> {
+  const sockets = await openMany(config, config.connections);
+  const tally = new Tally();
+  const payloads = new Payloads(config.size, config.binary);
+  const samples = new SampleBuffer();
+  let phase: "warmup" | "measure" | "drain" = "warmup";
+  let outstanding = 0;
+  let roundTrips = 0;
+  const drained = Promise.withResolvers<void>();
+
+  emit({ event: "ready" });
+  await commands.go();
+
+  sockets.forEach((ws, index) => {
+    const sent: Array<string | Uint8Array> = [];
+    const sentAt: number[] = [];
+    const spares: Uint8Array[] = [];
+    let head = 0;
+    let seq = 0;
+    const sendOne = () => {
+      const payload = payloads.make(index, seq++, spares.pop());
+      sent.push(payload);
+      sentAt.push(performance.now());
+      outstanding++;
+      ws.send(payload);
+    };
+    ws.onmessage = (event) => {
+      const now = performance.now();
+      const expected = sent[head];
+      const startedAt = sentAt[head] ?? now;
+      head++;
+      if (head > 1024) {
+        sent.splice(0, head);
+        sentAt.splice(0, head);
+        head = 0;
+      }
+      outstanding--;
+      if (expected === undefined || !payloads.equal(event.data, expected)) {
+        tally.fail(
+          `Connection ${index}: echo differs: got ${describe(event.data)}`,
+          true,
+        );
+      } else if (expected instanceof Uint8Array) spares.push(expected);
+      if (phase === "measure") {
+        roundTrips++;
+        samples.push((now - startedAt) * 1000);
+      }
+      if (phase !== "drain") sendOne();
+      else if (outstanding === 0) drained.resolve();
+    };
+    ws.onclose = (event) => {
+      tally.fail(`Connection ${index} closed early: code ${event.code}`);
+      if (phase === "drain") drained.resolve();
+    };
+    for (let i = 0; i < config.inflight; i++) sendOne();
+  });
+
+  await delay(config.warmupMs);
+  phase = "measure";
+  const t0 = performance.now();
+  emit({ event: "measure-start", phase: "echo" });
+  await delay(config.durationMs);
+  phase = "drain";
+  const seconds = (performance.now() - t0) / 1000;
+  emit({ event: "measure-end", phase: "echo" });
+
+  if (outstanding > 0) {
+    await withTimeout(drained.promise, DRAIN_TIMEOUT_MS, "drain echoes")
+      .catch((error) => tally.fail((error as Error).message));
+  }
+  for (const ws of sockets) ws.onclose = null;
+  await closeAll(sockets, tally);
+
+  const result: EchoResult = {
+    roundTrips,
+    seconds,
+    messagesPerSecond: roundTrips / seconds,
+    mibPerSecond: (roundTrips * config.size) / MiB / seconds,
+    latency: samples.summarize(),
+    ...tally.toJSON(),
+  };
+  emit({ event: "result", result });
+}
+
+async function runIdle(config: IdleConfig, commands: Commands): Promise<void> {
+  const tally = new Tally();
+  emit({ event: "ready" });
+  await commands.go();
+
+  await closeAll(await openMany(config, config.warmupConnections), tally);
+  emit({ event: "warm" });
+  await commands.go();
+
+  emit({ event: "measure-start", phase: "connect" });
+  const t0 = performance.now();
+  const sockets = await openMany(config, config.connections);
+  const connectSeconds = (performance.now() - t0) / 1000;
+  emit({ event: "measure-end", phase: "connect" });
+  let closedEarly = 0;
+  for (const ws of sockets) ws.onclose = () => closedEarly++;
+  emit({
+    event: "connected",
+    connections: sockets.length,
+    connectRate: sockets.length / connectSeconds,
+  });
+  await commands.go();
+
+  if (closedEarly > 0) {
+    tally.fail(`${closedEarly} idle connections closed early`);
+  }
+  const t1 = performance.now();
+  await closeAll(sockets, tally);
+  const result: IdleResult = {
+    connections: sockets.length,
+    connectSeconds,
+    connectRate: sockets.length / connectSeconds,
+    closeSeconds: (performance.now() - t1) / 1000,
+    ...tally.toJSON(),
+  };
+  emit({ event: "result", result });
+}
+
+async function runChurn(
+  config: ChurnConfig,
+  commands: Commands,
+): Promise<void> {
+  const tally = new Tally();
+  const payloads = new Payloads(config.size, false);
+  const samples = new SampleBuffer();
+
+  const cycles = async (count: number, record: boolean): Promise<void> => {
+    let next = 0;
+    const workers = Array.from(
+      { length: Math.min(count, config.concurrency) },
+      async () => {
+        while (next < count) {
+          const index = next++;
+          const started = performance.now();
+          try {
+            const ws = await openSocket(config);
+            const payload = payloads.make(index, 0);
+            const reply = nextMessage(ws, "churn echo");
+            ws.send(payload);
+            const data = await reply;
+            if (!payloads.equal(data, payload)) {
+              tally.fail(
+                `Cycle ${index}: echo differs: ${describe(data)}`,
+                true,
+              );
+            }
+            await closeSocket(ws);
+          } catch (error) {
+            tally.fail(`Cycle ${index}: ${(error as Error).message}`);
+          }
+          if (record) samples.push((performance.now() - started) * 1000);
+        }
+      },
+    );
+    await Promise.all(workers);
+  };
+
+  emit({ event: "ready" });
+  await commands.go();
+  await cycles(config.warmupCycles, false);
+  emit({ event: "warm" });
+  await commands.go();
+
+  emit({ event: "measure-start", phase: "churn" });
+  const t0 = performance.now();
+  await cycles(config.cycles, true);
+  const seconds = (performance.now() - t0) / 1000;
+  emit({ event: "measure-end", phase: "churn" });
+  const result: ChurnResult = {
+    cycles: config.cycles,
+    seconds,
+    cyclesPerSecond: config.cycles / seconds,
+    cycleLatency: samples.summarize(),
+    ...tally.toJSON(),
+  };
+  emit({ event: "result", result });
+}
+
+interface BroadcastFrame {
+  type?: unknown;
+  id?: unknown;
+  room?: unknown;
+  from?: unknown;
+  members?: unknown;
+  delivered?: unknown;
+  data?: { seq?: unknown; pad?: unknown };
+}
+
+function parseFrame(data: unknown): BroadcastFrame {
+  if (typeof data !== "string") return {};
+  try {
+    const value: unknown = JSON.parse(data);
+    return typeof value === "object" && value !== null ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Splits a validated room message around its seq number, if it is unique. */
+function learnShape(
+  text: string,
+  seq: number,
+): { prefix: string; suffix: string } | undefined {
+  const marker = `"seq":${seq}`;
+  const at = text.indexOf(marker);
+  if (at < 0 || text.indexOf(marker, at + 1) >= 0) return undefined;
+  const prefix = text.slice(0, at + marker.length - String(seq).length);
+  const suffix = text.slice(at + marker.length);
+  if (/^\d/.test(suffix)) return undefined;
+  return { prefix, suffix };
+}
+
+async function joinRoom(ws: WebSocket, room: string): Promise<number> {
+  const { promise, resolve, reject } = Promise.withResolvers<number>();
+  ws.onmessage = (event) => {
+    const frame = parseFrame(event.data);
+    if (frame.type === "joined" && frame.id === 1) {
+      resolve(Number(frame.members));
+    } else if (frame.type === "error") {
+      reject(new Error(`Cannot join: ${event.data}`));
+    }
+  };
+  ws.onclose = (event) =>
+    reject(new Error(`Closed while joining: ${event.code}`));
+  ws.send(JSON.stringify({ type: "join", room, id: 1 }));
+  try {
+    return await withTimeout(promise, STEP_TIMEOUT_MS, "join");
+  } finally {
+    ws.onmessage = null;
+    ws.onclose = null;
+  }
+}
+
+async function runBroadcast(
+  config: BroadcastConfig,
+  commands: Commands,
+): Promise<void> {
+  const tally = new Tally();
+  const members = config.members;
+  const pad = "x".repeat(32);
+  const t0 = performance.now();
+  const sockets = await openMany(config, members + 1);
+  const sender = sockets[0] as WebSocket;
+  // The sender joins first so every member's "joined" counts it.
+  await joinRoom(sender, config.room);
+  let lastJoinedMembers = 0;
+  let next = 1;
+  await Promise.all(
+    Array.from({ length: config.connectConcurrency }, async () => {
+      while (next <= members) {
+        const ws = sockets[next++] as WebSocket;
+        lastJoinedMembers = await joinRoom(ws, config.room);
+      }
+    }),
+  );
+  const joinSeconds = (performance.now() - t0) / 1000;
+
+  let seq = 0;
+  let window = 1;
+  let sending = false;
+  let outstanding = 0;
+  let measuring = false;
+  let deliveries = 0;
+  let broadcasts = 0;
+  let deliveredMismatches = 0;
+  let otherFrames = 0;
+  let sentFrom: unknown = undefined;
+  let shape: { prefix: string; suffix: string } | undefined;
+  let samples = new SampleBuffer();
+  let drained = Promise.withResolvers<void>();
+  const sentAt = new Map<number, number>();
+  const received = new Map<number, number>();
+
+  const sendOne = () => {
+    const s = seq++;
+    sentAt.set(s, performance.now());
+    received.set(s, 0);
+    outstanding++;
+    sender.send(
+      JSON.stringify({
+        type: "broadcast",
+        room: config.room,
+        data: { seq: s, pad },
+        id: s + 2,
+      }),
+    );
+  };
+
+  sender.onmessage = (event) => {
+    const frame = parseFrame(event.data);
+    if (frame.type === "sent") {
+      if (frame.delivered !== members) deliveredMismatches++;
+    } else if (frame.type === "error") {
+      tally.fail(
+        `Sender got an error frame: ${String(event.data).slice(0, 200)}`,
+      );
+    } else otherFrames++;
+  };
+  sockets.forEach((ws, index) => {
+    ws.onclose = (event) => {
+      tally.fail(`Connection ${index} closed early: code ${event.code}`);
+      drained.resolve();
+    };
+    if (index === 0) return;
+    let expectSeq = 0;
+    ws.onmessage = (event) => {
+      const now = performance.now();
+      let s: unknown = expectSeq;
+      // Fast path: the exact text of a frame already validated, with the
+      // expected seq spliced in. Anything else is parsed and checked in full.
+      if (
+        shape === undefined ||
+        event.data !== shape.prefix + expectSeq + shape.suffix
+      ) {
+        const frame = parseFrame(event.data);
+        if (frame.type !== "message") {
+          otherFrames++;
+          return;
+        }
+        s = frame.data?.seq;
+        if (sentFrom === undefined) sentFrom = frame.from;
+        if (
+          frame.room !== config.room || frame.data?.pad !== pad ||
+          s !== expectSeq || frame.from !== sentFrom
+        ) {
+          tally.fail(
+            `Member ${index}: unexpected frame (expected seq ${expectSeq}): ${
+              String(event.data).slice(0, 200)
+            }`,
+            true,
+          );
+        } else shape ??= learnShape(String(event.data), expectSeq);
+      }
+      if (typeof s !== "number") return;
+      expectSeq = s + 1;
+      if (measuring) deliveries++;
+      const count = (received.get(s) ?? 0) + 1;
+      if (count < members) {
+        received.set(s, count);
+        return;
+      }
+      const started = sentAt.get(s) ?? now;
+      received.delete(s);
+      sentAt.delete(s);
+      outstanding--;
+      if (measuring) {
+        broadcasts++;
+        samples.push((now - started) * 1000);
+      }
+      if (sending) {
+        while (outstanding < window) sendOne();
+      } else if (outstanding === 0) drained.resolve();
+    };
+  });
+
+  emit({ event: "ready" });
+  await commands.go();
+
+  const runPhase = async (
+    name: string,
+    phaseWindow: number,
+  ): Promise<BroadcastPhase> => {
+    window = phaseWindow;
+    sending = true;
+    measuring = false;
+    drained = Promise.withResolvers<void>();
+    while (outstanding < window) sendOne();
+    await delay(config.warmupMs);
+    deliveries = 0;
+    broadcasts = 0;
+    samples = new SampleBuffer();
+    measuring = true;
+    const start = performance.now();
+    emit({ event: "measure-start", phase: name });
+    await delay(config.durationMs);
+    measuring = false;
+    sending = false;
+    const seconds = (performance.now() - start) / 1000;
+    emit({ event: "measure-end", phase: name });
+    if (outstanding > 0) {
+      await withTimeout(drained.promise, DRAIN_TIMEOUT_MS, `drain ${name}`)
+        .catch((error) => tally.fail((error as Error).message));
+    }
+    return {
+      window: phaseWindow,
+      broadcasts,
+      deliveries,
+      seconds,
+      deliveriesPerSecond: deliveries / seconds,
+      fanout: samples.summarize(),
+    };
+  };
+
+  const latencyPhase = await runPhase("latency", 1);
+  const throughputPhase = await runPhase("throughput", config.window);
+  for (const ws of sockets) ws.onclose = null;
+  await closeAll(sockets, tally);
+
+  const result: BroadcastResult = {
+    members,
+    joinSeconds,
+    lastJoinedMembers,
+    deliveredMismatches,
+    otherFrames,
+    latencyPhase,
+    throughputPhase,
+    ...tally.toJSON(),
+  };
+  emit({ event: "result", result });
+}
+
+/**
+ * Runs the generator for one configuration and reports on stdout.
+ *
+ * @param config What to do.
+ */
+export async function runGenerator(config: GenConfig): Promise<void> {
+  const commands = new Commands();
+  switch (config.mode) {
+    case "echo":
+      return await runEcho(config, commands);
+    case "idle":
+      return await runIdle(config, commands);
+    case "churn":
+      return await runChurn(config, commands);
+    case "broadcast":
+      return await runBroadcast(config, commands);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    const config = JSON.parse(Deno.args[0] ?? "") as GenConfig;
+    await runGenerator(config);
+    Deno.exit(0);
+  } catch (error) {
+    emit({ event: "error", message: (error as Error).message });
+    Deno.exit(1);
+  }
+}
