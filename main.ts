@@ -11,6 +11,7 @@ import {
   parseCommand,
   UsageError,
 } from "./src/config.ts";
+import { createLogger } from "./src/logger.ts";
 import { createServer } from "./src/server.ts";
 import { readPem } from "./src/tls.ts";
 import { NAME, VERSION } from "./src/version.ts";
@@ -46,59 +47,59 @@ export async function main(args: readonly string[]): Promise<number> {
     return 2;
   }
 
+  return await serve(config);
+}
+
+/** Runs the server until SIGINT or SIGTERM, logging to stderr. */
+async function serve(config: Config): Promise<number> {
+  const logger = createLogger(Deno.stderr);
   const controller = new AbortController();
   let server;
   try {
     server = createServer({
       ...config,
       signal: controller.signal,
-      log: printError,
-      onListen: ({ hostname, port }) => {
-        const scheme = config.cert === "" ? "http" : "https";
-        const host = hostname === "0.0.0.0" || hostname === "::"
-          ? "localhost"
-          : hostname;
-        const shown = host.includes(":") ? `[${host}]` : host;
-        printError(
-          `${NAME} ${VERSION} listening on ${hostname}:${port}: ` +
-            `${scheme}://${shown}:${port}/client (playground), ` +
-            `${
-              scheme === "https" ? "wss" : "ws"
-            }://${shown}:${port}/ws (WebSocket)`,
-        );
-      },
+      log: logger.log,
+      onListen: (addr) => logger.log(listeningLine(addr, config.cert !== "")),
     });
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      printError(
-        `Cannot listen on ${config.hostname}:${config.port}: the port is in use`,
-      );
-      return 1;
-    }
     if (
+      error instanceof Deno.errors.AddrInUse ||
       error instanceof Deno.errors.NotCapable ||
       error instanceof Deno.errors.PermissionDenied
     ) {
-      printError(
-        `Cannot listen on ${config.hostname}:${config.port}: ${
-          (error as Error).message
-        }`,
-      );
+      const why = error instanceof Deno.errors.AddrInUse
+        ? "the port is in use"
+        : error.message;
+      printError(`Cannot listen on ${config.hostname}:${config.port}: ${why}`);
       return 1;
     }
     throw error;
   }
 
   const stop = () => {
-    printError("shutting down: closing connections with 1001");
+    logger.log("shutting down: closing connections with 1001");
     controller.abort();
   };
-  Deno.addSignalListener("SIGINT", stop);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop);
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
   await server.finished;
-  Deno.removeSignalListener("SIGINT", stop);
-  if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", stop);
+  for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  logger.flush();
   return 0;
+}
+
+function listeningLine({ hostname, port }: Deno.NetAddr, tls: boolean): string {
+  const host = hostname === "0.0.0.0" || hostname === "::"
+    ? "localhost"
+    : hostname;
+  const shown = host.includes(":") ? `[${host}]` : host;
+  const [http, ws] = tls ? ["https", "wss"] : ["http", "ws"];
+  return `${NAME} ${VERSION} listening on ${hostname}:${port}: ` +
+    `${http}://${shown}:${port}/client (playground), ` +
+    `${ws}://${shown}:${port}/ws (WebSocket)`;
 }
 
 function readEnv(name: string): string | undefined {

@@ -134,6 +134,7 @@ export function createWebSocketHandler(
       refilledAt: performance.now(),
       throttled: 0,
       counters: protocol === JSON_PROTOCOL ? metrics.json : metrics.echo,
+      unchecked: 0,
       released: false,
     };
     // Registered now, not on open, so that concurrent handshakes count against the caps.

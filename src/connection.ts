@@ -32,6 +32,8 @@ export interface Connection {
   throttled: number;
   /** The counters of this connection's mode, chosen once at the upgrade. */
   readonly counters: ModeCounters;
+  /** Bytes sent since its `bufferedAmount` was last looked at. */
+  unchecked: number;
   /** Set once the server has forgotten it: out of the registry and every room. */
   released: boolean;
 }

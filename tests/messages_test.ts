@@ -35,6 +35,7 @@ function member(
     refilledAt: 0,
     throttled: 0,
     counters: { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 },
+    unchecked: 0,
     released: false,
   };
 }
