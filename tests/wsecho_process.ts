@@ -63,6 +63,27 @@ export function childEnv(
   return { ...env, NO_COLOR: "1", ...extra };
 }
 
+/** Spawns a child with stderr piped and the environment of {@linkcode childEnv}. */
+function spawn(
+  command: readonly string[],
+  args: readonly string[],
+  options: ProcessOptions,
+  stdout: "piped" | "null",
+): Deno.ChildProcess {
+  const { env = {}, unset = [], cwd } = options;
+  const [program, ...leading] = command;
+  if (program === undefined) throw new TypeError("The command is empty");
+  return new Deno.Command(program, {
+    args: [...leading, ...args],
+    env: childEnv(env, unset),
+    clearEnv: true,
+    ...(cwd === undefined ? {} : { cwd }),
+    stdin: "null",
+    stdout,
+    stderr: "piped",
+  }).spawn();
+}
+
 /**
  * Runs a command to the end, killing it after the timeout.
  *
@@ -76,18 +97,8 @@ export async function runOnce(
   args: readonly string[],
   options: ProcessOptions = {},
 ): Promise<RunOutput> {
-  const { env = {}, unset = [], cwd, timeoutMs = 15_000 } = options;
-  const [program, ...leading] = command;
-  if (program === undefined) throw new TypeError("The command is empty");
-  const child = new Deno.Command(program, {
-    args: [...leading, ...args],
-    env: childEnv(env, unset),
-    clearEnv: true,
-    ...(cwd === undefined ? {} : { cwd }),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const { timeoutMs = 15_000 } = options;
+  const child = spawn(command, args, options, "piped");
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -132,18 +143,8 @@ export async function startWsecho(
   args: readonly string[],
   options: ProcessOptions = {},
 ): Promise<WsechoProcess> {
-  const { env = {}, unset = [], cwd, timeoutMs = 15_000 } = options;
-  const [program, ...leading] = command;
-  if (program === undefined) throw new TypeError("The command is empty");
-  const child = new Deno.Command(program, {
-    args: [...leading, ...args],
-    env: childEnv(env, unset),
-    clearEnv: true,
-    ...(cwd === undefined ? {} : { cwd }),
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  const { timeoutMs = 15_000 } = options;
+  const child = spawn(command, args, options, "null");
   const stderr = { text: "" };
   let wake = () => {};
   let ended = false;
