@@ -58,6 +58,12 @@ export interface Settings {
   broadcastDurationMs: number;
   /** Time the whole run may spend waiting out or retrying others' CPU load, ms. */
   noiseBudgetMs: number;
+  /**
+   * Rounds of the throughput and churn comparisons. Each round runs both
+   * servers back to back, alternating which goes first (A B, B A, A B…); the
+   * table shows the median of the rounds.
+   */
+  rounds: number;
 }
 
 /** A running server. */

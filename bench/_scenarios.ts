@@ -290,18 +290,30 @@ async function throughput(bench: Bench): Promise<void> {
         }
       }
       const check = tried.includes(chosen * 2) ? chosen * 2 : undefined;
-      if (pair.wsecho) {
-        for (const n of check === undefined ? [chosen] : [chosen, check]) {
-          runs[`wsecho-${n}`] = await echoRun(
-            bench,
-            pair.wsecho,
-            shape,
-            n,
-            what,
-          );
-        }
+      // The compared figures: fresh windows at the chosen setting, alternating
+      // the servers so that a drift of the machine hits both alike.
+      const rounds = await alternate(
+        bench,
+        pair,
+        (server, round) =>
+          echoRun(bench, server, shape, chosen, `${what} round ${round}`),
+      );
+      if (pair.wsecho && check !== undefined) {
+        runs[`wsecho-${check}`] = await echoRun(
+          bench,
+          pair.wsecho,
+          shape,
+          check,
+          what,
+        );
       }
-      raw[variant.label] = { chosenGenerators: chosen, runs };
+      raw[variant.label] = { chosenGenerators: chosen, runs, rounds };
+      const roundRate = (name: ServerName) =>
+        median(rounds[name].map((run) => value(run) ?? NaN));
+      const roundMicros = (name: ServerName) =>
+        rounds[name].map((run) =>
+          microsPerOp(run.cpu.server, run.messagesPerSecond)
+        );
 
       const notes = (n: number) =>
         join(
@@ -322,26 +334,31 @@ async function throughput(bench: Bench): Promise<void> {
         figure: `${variant.label}, 64 conn × 16 in flight, ${chosen} gen`,
         unit: variant.unit,
         better: "higher",
-        ...defined("baseline", rate("baseline", chosen)),
-        ...defined("wsecho", rate("wsecho", chosen)),
+        ...defined("baseline", roundRate("baseline")),
+        ...defined("wsecho", roundRate("wsecho")),
         note: join(
-          notes(chosen),
+          roundsNote(rounds, (run) => formatNumber(value(run))),
+          roundsCpuNote(rounds),
           `baseline by generator processes ${calibration}`,
           bench.welcomeNote(),
         ),
       });
-      const perMessage = (name: ServerName) => {
-        const run = runs[`${name}-${chosen}`];
-        return run && microsPerOp(run.cpu.server, run.messagesPerSecond);
-      };
       bench.add({
         scenario: "throughput",
         figure: `  server CPU per round trip`,
         unit: "µs",
         better: "lower",
-        ...defined("baseline", perMessage("baseline")),
-        ...defined("wsecho", perMessage("wsecho")),
-        note: "server CPU time ÷ round trips: independent of the generator",
+        ...defined("baseline", median(roundMicros("baseline"))),
+        ...defined("wsecho", median(roundMicros("wsecho"))),
+        note: join(
+          "server CPU time ÷ round trips: independent of the generator",
+          roundsNote(
+            rounds,
+            (run) =>
+              formatNumber(microsPerOp(run.cpu.server, run.messagesPerSecond)),
+          ),
+          pairedNote(roundMicros("baseline"), roundMicros("wsecho")),
+        ),
       });
       if (check === undefined) {
         bench.add({
@@ -389,6 +406,84 @@ async function throughput(bench: Bench): Promise<void> {
  */
 function microsPerOp(cpuPercent: number, perSecond: number): number {
   return (cpuPercent / 100 / perSecond) * 1e6;
+}
+
+/**
+ * Runs `measure` on both servers for `bench.settings.rounds` rounds,
+ * alternating which server goes first: A B, B A, A B…
+ *
+ * @param bench The run.
+ * @param pair The servers.
+ * @param measure One measurement of one server.
+ * @returns The measurements of each server, in round order.
+ */
+async function alternate<T>(
+  bench: Bench,
+  pair: Pair,
+  measure: (server: Server, round: number) => Promise<T>,
+): Promise<Record<ServerName, T[]>> {
+  const results: Record<ServerName, T[]> = { baseline: [], wsecho: [] };
+  for (let round = 1; round <= bench.settings.rounds; round++) {
+    const order = servers(pair);
+    if (round % 2 === 0) order.reverse();
+    for (const server of order) {
+      results[server.name].push(await measure(server, round));
+    }
+  }
+  return results;
+}
+
+/**
+ * The median of some values.
+ *
+ * @param values The values; `NaN` ones are ignored.
+ * @returns The median, or `undefined` when there is none.
+ */
+export function median(values: readonly number[]): number | undefined {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[middle]
+    : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
+}
+
+function roundsNote<T>(
+  rounds: Record<ServerName, T[]>,
+  show: (run: T) => string,
+): string {
+  if (rounds.baseline.length + rounds.wsecho.length <= 2) return "";
+  return join(
+    ...(["baseline", "wsecho"] as const).map((name) =>
+      rounds[name].length > 0
+        ? `${name} rounds ${rounds[name].map(show).join(", ")}`
+        : ""
+    ),
+  );
+}
+
+function roundsCpuNote(rounds: Record<ServerName, EchoRun[]>): string {
+  return join(
+    ...(["baseline", "wsecho"] as const).map((name) => {
+      const runs = rounds[name];
+      if (runs.length === 0) return "";
+      const noisy = runs.filter((run) => run.cpu.other >= NOISE_PERCENT);
+      return `${name} CPU srv ${
+        Math.round(median(runs.map((run) => run.cpu.server)) ?? NaN)
+      }% gen ${
+        Math.round(median(runs.map((run) => run.cpu.generators)) ?? NaN)
+      }% other ≤ ${Math.round(Math.max(...runs.map((run) => run.cpu.other)))}%${
+        noisy.length > 0 ? ` NOISY ×${noisy.length}` : ""
+      }`;
+    }),
+  );
+}
+
+/** The median of the per-round wsecho / baseline ratios, when there are several rounds. */
+function pairedNote(baseline: number[], wsecho: number[]): string {
+  const ratios = wsecho.map((value, i) => value / (baseline[i] ?? NaN));
+  if (ratios.length < 2) return "";
+  return `median of per-round ratios ${(median(ratios) ?? NaN).toFixed(2)}`;
 }
 
 function defined(
@@ -611,88 +706,117 @@ interface ChurnReading {
   result: ChurnResult;
 }
 
+async function churnOnce(
+  bench: Bench,
+  server: Server,
+  round: number,
+): Promise<ChurnReading> {
+  const { churnCycles, churnWarmup, churnConcurrency } = bench.settings;
+  await bench.waitForQuiet();
+  bench.log(`churn round ${round}: ${server.name}, ${churnCycles} cycles`);
+  const meter = new CpuMeter(server.pid);
+  const gen = bench.spawnGenerator({
+    mode: "churn",
+    url: server.echoUrl,
+    protocols: [],
+    skipWelcome: server.skipWelcome,
+    connectConcurrency: CONNECT_CONCURRENCY,
+    cycles: churnCycles,
+    warmupCycles: churnWarmup,
+    concurrency: churnConcurrency,
+    size: 32,
+  }, meter.hook);
+  meter.generators.add(gen.pid);
+  try {
+    await gen.expect("ready");
+    await gen.go();
+    await gen.expect("warm");
+    await delay(1000);
+    const rssBeforeKiB = readRssKiB(server.pid);
+    const fdsBefore = countFds(server.pid);
+    await gen.go();
+    await gen.expect("measure-start");
+    await gen.expect("measure-end");
+    const result = await gen.result<ChurnResult>();
+    check(bench, `churn ${server.name}`, result);
+    const reading: ChurnReading = {
+      rssBeforeKiB,
+      rssAfterKiB: 0,
+      fdsBefore,
+      fdsAfter: 0,
+      cpu: meter.read("churn"),
+      result,
+    };
+    if (server.name === "wsecho") {
+      const t0 = performance.now();
+      let registry = await bench.connections(server);
+      for (let i = 0; i < 100 && registry !== 0; i++) {
+        await delay(100);
+        registry = await bench.connections(server);
+      }
+      reading.registryAfter = registry;
+      reading.registrySettleMs = performance.now() - t0;
+      if (registry !== 0) {
+        bench.fail(
+          `churn wsecho: registry still holds ${registry} connections`,
+        );
+      }
+    }
+    await delay(1000);
+    reading.rssAfterKiB = readRssKiB(server.pid);
+    reading.fdsAfter = countFds(server.pid);
+    return reading;
+  } finally {
+    await gen.finish();
+  }
+}
+
 async function churn(bench: Bench): Promise<void> {
   const { churnCycles, churnWarmup, churnConcurrency } = bench.settings;
   const pair = await startPair(bench, []);
-  const readings: Partial<Record<ServerName, ChurnReading>> = {};
+  let rounds: Record<ServerName, ChurnReading[]> = { baseline: [], wsecho: [] };
   try {
-    for (const server of servers(pair)) {
-      await bench.waitForQuiet();
-      bench.log(`churn: ${server.name}, ${churnCycles} cycles`);
-      const meter = new CpuMeter(server.pid);
-      const gen = bench.spawnGenerator({
-        mode: "churn",
-        url: server.echoUrl,
-        protocols: [],
-        skipWelcome: server.skipWelcome,
-        connectConcurrency: CONNECT_CONCURRENCY,
-        cycles: churnCycles,
-        warmupCycles: churnWarmup,
-        concurrency: churnConcurrency,
-        size: 32,
-      }, meter.hook);
-      meter.generators.add(gen.pid);
-      try {
-        await gen.expect("ready");
-        await gen.go();
-        await gen.expect("warm");
-        await delay(1000);
-        const rssBeforeKiB = readRssKiB(server.pid);
-        const fdsBefore = countFds(server.pid);
-        await gen.go();
-        await gen.expect("measure-start");
-        await gen.expect("measure-end");
-        const result = await gen.result<ChurnResult>();
-        check(bench, `churn ${server.name}`, result);
-        const reading: ChurnReading = {
-          rssBeforeKiB,
-          rssAfterKiB: 0,
-          fdsBefore,
-          fdsAfter: 0,
-          cpu: meter.read("churn"),
-          result,
-        };
-        if (server.name === "wsecho") {
-          const t0 = performance.now();
-          let registry = await bench.connections(server);
-          for (let i = 0; i < 100 && registry !== 0; i++) {
-            await delay(100);
-            registry = await bench.connections(server);
-          }
-          reading.registryAfter = registry;
-          reading.registrySettleMs = performance.now() - t0;
-          if (registry !== 0) {
-            bench.fail(
-              `churn wsecho: registry still holds ${registry} connections`,
-            );
-          }
-        }
-        await delay(1000);
-        reading.rssAfterKiB = readRssKiB(server.pid);
-        reading.fdsAfter = countFds(server.pid);
-        readings[server.name] = reading;
-      } finally {
-        await gen.finish();
-      }
-    }
+    rounds = await alternate(
+      bench,
+      pair,
+      (server, round) => churnOnce(bench, server, round),
+    );
   } finally {
-    bench.raw.churn = readings;
+    bench.raw.churn = rounds;
     await stopPair(bench, pair);
   }
-  const { baseline, wsecho } = readings;
+  // RSS and fds: the first round, on fresh servers, as a single run would see
+  // them; rates and CPU: the median of every round.
+  const [baseline, wsecho] = [rounds.baseline[0], rounds.wsecho[0]];
+  const rate = (r: ChurnReading) => r.result.cyclesPerSecond;
+  const micros = (r: ChurnReading) =>
+    microsPerOp(r.cpu.server, r.result.cyclesPerSecond);
+  const medianOf = (name: ServerName, f: (r: ChurnReading) => number) =>
+    rounds[name].length > 0 ? median(rounds[name].map(f)) : undefined;
   const growth = (r: ChurnReading | undefined) =>
     r ? (r.rssAfterKiB - r.rssBeforeKiB) / 1024 : undefined;
-  const rssNote = (name: string, r: ChurnReading | undefined) =>
-    r ? `${name} RSS ${mib(r.rssBeforeKiB)}→${mib(r.rssAfterKiB)} MiB` : "";
+  const rssNote = (name: ServerName) => {
+    const all = rounds[name];
+    const first = all[0];
+    const last = all[all.length - 1];
+    if (!first || !last) return "";
+    return `${name} RSS ${mib(first.rssBeforeKiB)}→${
+      mib(first.rssAfterKiB)
+    } MiB` +
+      (all.length > 1
+        ? ` (${mib(last.rssAfterKiB)} after round ${all.length})`
+        : "");
+  };
   bench.add({
     scenario: "churn",
     figure:
       `${churnCycles} connect–echo–close cycles (${churnConcurrency} at once)`,
     unit: "cycle/s",
     better: "higher",
-    ...defined("baseline", baseline?.result.cyclesPerSecond),
-    ...defined("wsecho", wsecho?.result.cyclesPerSecond),
+    ...defined("baseline", medianOf("baseline", rate)),
+    ...defined("wsecho", medianOf("wsecho", rate)),
     note: join(
+      roundsNote(rounds, (r) => formatNumber(rate(r))),
       baseline ? cpuNote("baseline", baseline.cpu) : "",
       wsecho ? cpuNote("wsecho", wsecho.cpu) : "",
       bench.welcomeNote(),
@@ -703,56 +827,69 @@ async function churn(bench: Bench): Promise<void> {
     figure: "  server CPU per cycle",
     unit: "µs",
     better: "lower",
-    ...defined(
-      "baseline",
-      baseline &&
-        microsPerOp(baseline.cpu.server, baseline.result.cyclesPerSecond),
+    ...defined("baseline", medianOf("baseline", micros)),
+    ...defined("wsecho", medianOf("wsecho", micros)),
+    note: join(
+      roundsNote(rounds, (r) => formatNumber(micros(r))),
+      pairedNote(rounds.baseline.map(micros), rounds.wsecho.map(micros)),
     ),
-    ...defined(
-      "wsecho",
-      wsecho && microsPerOp(wsecho.cpu.server, wsecho.result.cyclesPerSecond),
-    ),
-    note: "",
   });
   bench.add({
     scenario: "churn",
-    figure: "  RSS growth, after − before",
+    figure: "  RSS growth, after − before (round 1)",
     unit: "MiB",
     better: "lower",
     ...defined("baseline", growth(baseline)),
     ...defined("wsecho", growth(wsecho)),
     note: join(
-      rssNote("baseline", baseline),
-      rssNote("wsecho", wsecho),
+      rssNote("baseline"),
+      rssNote("wsecho"),
       `after ${churnWarmup} warm-up cycles`,
     ),
   });
+  const fds = (name: ServerName) => {
+    const all = rounds[name];
+    const first = all[0];
+    const last = all[all.length - 1];
+    return first && last ? { first, last } : undefined;
+  };
+  const baselineFds = fds("baseline");
+  const wsechoFds = fds("wsecho");
   bench.add({
     scenario: "churn",
-    figure: "  open fds, after − before",
+    figure: "  open fds, after − before (all rounds)",
     unit: "fds",
     better: "equal",
     ...defined(
       "baseline",
-      baseline ? baseline.fdsAfter - baseline.fdsBefore : undefined,
+      baselineFds && baselineFds.last.fdsAfter - baselineFds.first.fdsBefore,
     ),
     ...defined(
       "wsecho",
-      wsecho ? wsecho.fdsAfter - wsecho.fdsBefore : undefined,
+      wsechoFds && wsechoFds.last.fdsAfter - wsechoFds.first.fdsBefore,
     ),
     note: join(
-      baseline ? `baseline ${baseline.fdsBefore}→${baseline.fdsAfter}` : "",
-      wsecho ? `wsecho ${wsecho.fdsBefore}→${wsecho.fdsAfter}` : "",
+      baselineFds
+        ? `baseline ${baselineFds.first.fdsBefore}→${baselineFds.last.fdsAfter}`
+        : "",
+      wsechoFds
+        ? `wsecho ${wsechoFds.first.fdsBefore}→${wsechoFds.last.fdsAfter}`
+        : "",
     ),
   });
-  if (wsecho?.registryAfter !== undefined) {
+  const registry = rounds.wsecho.map((r) => r.registryAfter ?? NaN);
+  if (registry.length > 0) {
     bench.add({
       scenario: "churn",
       figure: "  /healthz connections after",
       unit: "conn",
       better: "equal",
-      wsecho: wsecho.registryAfter,
-      note: `reached after ${Math.round(wsecho.registrySettleMs ?? 0)} ms`,
+      wsecho: Math.max(...registry),
+      note: `highest of ${registry.length} round(s); reached after ≤ ${
+        Math.round(
+          Math.max(...rounds.wsecho.map((r) => r.registrySettleMs ?? 0)),
+        )
+      } ms`,
     });
   }
 }

@@ -40,6 +40,7 @@ export const FULL_SETTINGS: Readonly<Settings> = Object.freeze({
   broadcastWarmupMs: 1500,
   broadcastDurationMs: 5000,
   noiseBudgetMs: 60_000,
+  rounds: 3,
 });
 
 /** Sizes and durations of `--quick` (about one minute). */
@@ -58,6 +59,7 @@ export const QUICK_SETTINGS: Readonly<Settings> = Object.freeze({
   broadcastWarmupMs: 500,
   broadcastDurationMs: 2000,
   noiseBudgetMs: 10_000,
+  rounds: 1,
 });
 
 /** What the command line asked for. */

@@ -70,8 +70,9 @@ export function createWebSocketHandler(
         }),
       );
     }
-    const url = new URL(request.url);
-    if (!originAllowed(headers.get("origin"), url.host)) {
+    const origin = headers.get("origin");
+    // Only browsers send Origin: parse the URL for its host only then.
+    if (origin !== null && !originAllowed(origin, new URL(request.url).host)) {
       return refuse(
         "origin",
         text(
@@ -143,7 +144,7 @@ export function createWebSocketHandler(
     attach(
       state,
       connection,
-      config.welcome && url.searchParams.get("welcome") !== "0",
+      config.welcome && !welcomeDeclined(request.url),
     );
     return upgrade.response;
   };
@@ -268,6 +269,13 @@ function attach(
         (event as ErrorEvent).message ?? "",
       ),
   );
+}
+
+/** Whether the query says `welcome=0`; most URLs have no query to parse. */
+function welcomeDeclined(url: string): boolean {
+  const query = url.indexOf("?");
+  return query !== -1 &&
+    new URLSearchParams(url.slice(query + 1)).get("welcome") === "0";
 }
 
 function logMessage(

@@ -33,7 +33,7 @@ export function createRouter(
   routes: Readonly<Record<string, Methods>>,
 ): Handler {
   const table = new Map(Object.entries(routes));
-  return async function route(request, info) {
+  return function route(request, info) {
     const pathname = pathnameOf(request.url);
     const methods = table.get(pathname);
     if (methods === undefined) {
@@ -41,14 +41,9 @@ export function createRouter(
     }
     const method = request.method as keyof Methods;
     const handler = methods[method];
-    if (handler !== undefined) return await handler(request, info);
+    if (handler !== undefined) return handler(request, info);
     if (method === "HEAD" && methods.GET !== undefined) {
-      const response = await methods.GET(request, info);
-      await response.body?.cancel();
-      return new Response(null, {
-        status: response.status,
-        headers: response.headers,
-      });
+      return headFromGet(methods.GET, request, info);
     }
     const allow = Object.keys(methods);
     if (methods.GET !== undefined && methods.HEAD === undefined) {
@@ -58,6 +53,20 @@ export function createRouter(
       allow: allow.join(", "),
     });
   };
+}
+
+/** Answers HEAD with the GET handler's status and headers, and no body. */
+async function headFromGet(
+  get: Handler,
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+): Promise<Response> {
+  const response = await get(request, info);
+  await response.body?.cancel();
+  return new Response(null, {
+    status: response.status,
+    headers: response.headers,
+  });
 }
 
 /**
