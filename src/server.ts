@@ -6,6 +6,7 @@
  */
 import { type Config, DEFAULT_CONFIG } from "./config.ts";
 import { createApp } from "./app.ts";
+import { CLOSE } from "./delivery.ts";
 import { SHUTDOWN_GRACE_MS } from "./limits.ts";
 import { createState, type ServerState } from "./state.ts";
 import type { MessageHandler } from "../handlers/messages.ts";
@@ -122,7 +123,7 @@ async function drain(
   // Deno's own shutdown does not close upgraded sockets, so close them ourselves.
   for (const { socket } of state.registry.values()) {
     if (socket.readyState <= WebSocket.OPEN) {
-      socket.close(1001, "server shutting down");
+      socket.close(CLOSE.GOING_AWAY, "server shutting down");
     }
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
