@@ -287,6 +287,19 @@ export class Browser {
     return page;
   }
 
+  /**
+   * Grants permissions, such as `clipboardReadWrite`, to every tab of `origin`.
+   *
+   * @param origin The origin, for example `http://127.0.0.1:8080`.
+   * @param permissions CDP `Browser.PermissionType` names.
+   */
+  async grantPermissions(
+    origin: string,
+    permissions: readonly string[],
+  ): Promise<void> {
+    await this.#cdp.send("Browser.grantPermissions", { origin, permissions });
+  }
+
   /** Closes the browser, waits for its exit and removes its profile. */
   async close(): Promise<void> {
     await this.#cdp.send("Browser.close").catch(() => {});
@@ -502,11 +515,25 @@ export class Page {
     if (text) await this.send("Input.insertText", { text });
   }
 
-  /** Presses a key in the focused element: `Enter`, `ArrowUp` or `ArrowDown`. */
-  async press(key: "Enter" | "ArrowUp" | "ArrowDown"): Promise<void> {
+  /**
+   * Presses a key in the focused element, as a keyboard would.
+   *
+   * @param key `Enter`, `Tab`, `ArrowUp` or `ArrowDown`.
+   * @param options `shift: true` holds Shift, as in Shift+Tab.
+   */
+  async press(
+    key: "Enter" | "Tab" | "ArrowUp" | "ArrowDown",
+    options: { shift?: boolean } = {},
+  ): Promise<void> {
     await this.#focusTab();
-    const codes = { Enter: 13, ArrowUp: 38, ArrowDown: 40 };
-    const common = { key, code: key, windowsVirtualKeyCode: codes[key] };
+    const codes = { Enter: 13, Tab: 9, ArrowUp: 38, ArrowDown: 40 };
+    const common = {
+      key,
+      code: key,
+      windowsVirtualKeyCode: codes[key],
+      // CDP modifier bit 8 is Shift.
+      modifiers: options.shift ? 8 : 0,
+    };
     const text = key === "Enter" ? { text: "\r", unmodifiedText: "\r" } : {};
     await this.send("Input.dispatchKeyEvent", {
       type: "keyDown",
