@@ -16,11 +16,6 @@ export class Registry {
     return this.#connections.size;
   }
 
-  /** Distinct client IPs with an open connection. */
-  get ipCount(): number {
-    return this.#perIp.size;
-  }
-
   /**
    * Counts the open connections from one IP.
    *
@@ -58,16 +53,6 @@ export class Registry {
       this.#emptied = undefined;
     }
     return true;
-  }
-
-  /**
-   * Looks a connection up by id.
-   *
-   * @param id The connection id.
-   * @returns The connection, if open.
-   */
-  get(id: string): Connection | undefined {
-    return this.#connections.get(id);
   }
 
   /**
