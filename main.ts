@@ -63,18 +63,15 @@ async function serve(config: Config): Promise<number> {
       onListen: (addr) => logger.log(listeningLine(addr, config.cert !== "")),
     });
   } catch (error) {
-    if (
-      error instanceof Deno.errors.AddrInUse ||
-      error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied
-    ) {
-      const why = error instanceof Deno.errors.AddrInUse
-        ? "the port is in use"
-        : error.message;
-      printError(`Cannot listen on ${config.hostname}:${config.port}: ${why}`);
-      return 1;
-    }
-    throw error;
+    // createServer only builds state and listens: whatever it throws is a
+    // listen failure (port taken, unknown host, no such address, bad TLS).
+    const why = error instanceof Deno.errors.AddrInUse
+      ? "the port is in use"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    printError(`Cannot listen on ${config.hostname}:${config.port}: ${why}`);
+    return 1;
   }
 
   const stop = () => {

@@ -281,7 +281,7 @@ export function parseCommand(
   let parsed;
   try {
     parsed = parseArgs({
-      args: normalizeBooleans(args),
+      args: normalizeArgs(args),
       options: {
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
@@ -435,18 +435,43 @@ function parseBoolean(text: string, source: string): boolean {
   );
 }
 
-/** Rewrites `--flag=false` to `--no-flag` for boolean options, which `parseArgs` refuses. */
-function normalizeBooleans(args: readonly string[]): string[] {
+/**
+ * Rewrites what `parseArgs` cannot read: `--flag=false` for boolean options
+ * becomes `--no-flag`, and a value option followed by its value becomes
+ * `--flag=value`, so that values starting with "-" (PEM text, "-1") reach
+ * validation instead of being refused as ambiguous.
+ */
+function normalizeArgs(args: readonly string[]): string[] {
   const booleans = new Set(
     OPTIONS.filter((o) => o.kind === "boolean").map((o) => o.flag),
   );
-  return args.map((arg) => {
-    const match = /^--([a-z-]+)=(.*)$/.exec(arg);
-    if (match === null || !booleans.has(match[1]!)) return arg;
-    return parseBoolean(match[2]!, `--${match[1]}`)
-      ? `--${match[1]}`
-      : `--no-${match[1]}`;
-  });
+  const valued = new Map(
+    OPTIONS.filter((o) => o.kind !== "boolean").flatMap((o) =>
+      o.short === undefined
+        ? [[`--${o.flag}`, o.flag]]
+        : [[`--${o.flag}`, o.flag], [`-${o.short}`, o.flag]]
+    ),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const flag = valued.get(arg);
+    if (flag !== undefined && i + 1 < args.length) {
+      out.push(`--${flag}=${args[++i]}`);
+      continue;
+    }
+    const match = /^--([a-z-]+)=(.*)$/s.exec(arg);
+    if (match === null || !booleans.has(match[1]!)) {
+      out.push(arg);
+      continue;
+    }
+    out.push(
+      parseBoolean(match[2]!, `--${match[1]}`)
+        ? `--${match[1]}`
+        : `--no-${match[1]}`,
+    );
+  }
+  return out;
 }
 
 function cleanParseError(error: unknown): string {

@@ -64,6 +64,36 @@ Deno.test("wsecho exits 1 with one line when the port is in use", async () => {
   );
 });
 
+Deno.test("wsecho exits 1 with one line when it cannot listen", async (t) => {
+  const junk = (kind: string) =>
+    `-----BEGIN ${kind}-----\nAAAA\n-----END ${kind}-----`;
+  const cases: [string, string[], RegExp][] = [
+    [
+      "unknown host",
+      ["--hostname", "no-such-host.invalid", "--port", "0"],
+      /^Cannot listen on no-such-host\.invalid:0: .+\n$/,
+    ],
+    [
+      "unusable TLS key",
+      [
+        ...LOOPBACK,
+        "--cert",
+        junk("CERTIFICATE"),
+        "--key",
+        junk("PRIVATE KEY"),
+      ],
+      /^Cannot listen on 127\.0\.0\.1:0: .*key.*\n$/,
+    ],
+  ];
+  for (const [name, args, pattern] of cases) {
+    await t.step(name, async () => {
+      const { code, stderr } = await runOnce(WSECHO, args);
+      assert.equal(code, 1);
+      assert.match(stderr, pattern);
+    });
+  }
+});
+
 Deno.test("wsecho serves, logs connections and exits 0 on SIGTERM after closing with 1001", async () => {
   await using server = await startWsecho(WSECHO, LOOPBACK, {
     env: { WSECHO_WELCOME: "false" },

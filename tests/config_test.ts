@@ -59,6 +59,17 @@ Deno.test("parseCommand() reads every flag form", () => {
   });
 });
 
+Deno.test("parseCommand() takes values that start with a dash", () => {
+  const pem = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----";
+  const config = serve(["--cert", pem, "--key", pem]);
+  assert.equal(config.cert, pem);
+  assert.equal(config.key, pem);
+  assert.throws(
+    () => parseCommand(["-p", "-5"], noEnv),
+    /^UsageError: Invalid value for --port: "-5" is not a whole number$/,
+  );
+});
+
 Deno.test("parseCommand() prefers flag over env over default", async (t) => {
   await t.step("WSECHO_PORT beats PORT", () => {
     assert.equal(serve([], { WSECHO_PORT: "1", PORT: "2" }).port, 1);
