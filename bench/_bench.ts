@@ -38,6 +38,14 @@ export interface Settings {
   latencyWarmupMs: number;
   /** Each timed latency window, ms. */
   latencyDurationMs: number;
+  /** Connections of the fixed-rate scenario. */
+  rateConnections: number;
+  /** Messages per second of the fixed-rate scenario, all connections together. */
+  rate: number;
+  /** Warm-up before each timed fixed-rate window, ms. */
+  rateWarmupMs: number;
+  /** Each timed fixed-rate window, ms. */
+  rateDurationMs: number;
   /** Idle connections held open in the memory scenario. */
   idleConnections: number;
   /** Connections opened and closed before the memory baseline reading. */
@@ -59,7 +67,7 @@ export interface Settings {
   /** Time the whole run may spend waiting out or retrying others' CPU load, ms. */
   noiseBudgetMs: number;
   /**
-   * Rounds of the throughput and churn comparisons. Each round runs both
+   * Rounds of the throughput, fixed-rate and churn comparisons. Each round runs both
    * servers back to back, alternating which goes first (A B, B A, A B…); the
    * table shows the median of the rounds.
    */
@@ -350,6 +358,8 @@ export class Bench {
         Deno.execPath(),
         "run",
         "--allow-net=127.0.0.1",
+        // The fixed-rate mode's clock runs as a worker, loaded from this file.
+        "--allow-read=_clock_worker.ts",
         "load_gen.ts",
         JSON.stringify(config),
       ],

@@ -38,6 +38,30 @@ export interface EchoConfig extends GenCommon {
   durationMs: number;
 }
 
+/**
+ * Open-loop echo at a fixed total rate: message `k` is due at
+ * `start + k / rate` seconds and goes out on connection `k % connections`,
+ * whether or not earlier echoes have come back. Latency is measured from the
+ * scheduled time, so a stall of the server (or of the generator) is counted in
+ * full for every message that came due during it (no coordinated omission).
+ */
+export interface RateConfig extends GenCommon {
+  /** Discriminant. */
+  mode: "rate";
+  /** Connections to open. */
+  connections: number;
+  /** Messages per second, all connections together. */
+  rate: number;
+  /** Payload size in bytes. */
+  size: number;
+  /** Send binary frames rather than text. */
+  binary: boolean;
+  /** Warm-up before the timed window, in milliseconds (sent, not recorded). */
+  warmupMs: number;
+  /** Timed window, in milliseconds: messages scheduled in it are recorded. */
+  durationMs: number;
+}
+
 /** Open connections and leave them idle until told to close them. */
 export interface IdleConfig extends GenCommon {
   /** Discriminant. */
@@ -79,7 +103,12 @@ export interface BroadcastConfig extends GenCommon {
 }
 
 /** Everything the generator can be asked to do. */
-export type GenConfig = EchoConfig | IdleConfig | ChurnConfig | BroadcastConfig;
+export type GenConfig =
+  | EchoConfig
+  | RateConfig
+  | IdleConfig
+  | ChurnConfig
+  | BroadcastConfig;
 
 /** Integrity counters every result carries; any non-zero count fails the run. */
 export interface Integrity {
@@ -101,6 +130,24 @@ export interface EchoResult extends Integrity {
   mibPerSecond: number;
   /** Round-trip times inside the timed window. */
   latency: LatencySummary;
+}
+
+/** Result of a {@linkcode RateConfig} run. */
+export interface RateResult extends Integrity {
+  /** Messages scheduled inside the timed window. */
+  scheduled: number;
+  /** Of those, echoes that came back (the rest are failures). */
+  received: number;
+  /** Length of the timed window in seconds. */
+  seconds: number;
+  /** Scheduled messages per second in the window: the rate asked for. */
+  messagesPerSecond: number;
+  /** Echo time from the scheduled send time: the figure to compare. */
+  latency: LatencySummary;
+  /** Echo time from the actual send: hides stalls that delayed sends. */
+  serviceLatency: LatencySummary;
+  /** How late the generator sent, actual − scheduled: its own jitter. */
+  sendLag: LatencySummary;
 }
 
 /** Result of an {@linkcode IdleConfig} run. */
@@ -172,4 +219,9 @@ export type GenEvent =
   | { event: "result"; result: GenResult };
 
 /** Any generator result. */
-export type GenResult = EchoResult | IdleResult | ChurnResult | BroadcastResult;
+export type GenResult =
+  | EchoResult
+  | RateResult
+  | IdleResult
+  | ChurnResult
+  | BroadcastResult;

@@ -1,5 +1,5 @@
 /**
- * The five scenarios. Each starts its own pair of fresh servers (so one
+ * The six scenarios. Each starts its own pair of fresh servers (so one
  * scenario's heap does not colour the next one's memory figures), drives the
  * baseline and then wsecho with the same generator settings, adds rows and
  * stops its servers.
@@ -21,6 +21,7 @@ import type {
   EchoResult,
   IdleResult,
   Integrity,
+  RateResult,
 } from "./_protocol.ts";
 import {
   countFds,
@@ -36,6 +37,7 @@ import { formatNumber } from "./_table.ts";
 export const SCENARIOS = [
   "throughput",
   "latency",
+  "fixed-rate",
   "memory",
   "churn",
   "broadcast",
@@ -84,6 +86,8 @@ export async function runScenario(
       return await throughput(bench);
     case "latency":
       return await latency(bench);
+    case "fixed-rate":
+      return await fixedRate(bench);
     case "memory":
       return await memory(bench);
     case "churn":
@@ -551,6 +555,165 @@ async function latency(bench: Bench): Promise<void> {
     bench.raw.latency = raw;
     await stopPair(bench, pair);
   }
+}
+
+interface RateRun {
+  result: RateResult;
+  cpu: CpuWindow;
+  attempts: number;
+}
+
+async function rateRun(
+  bench: Bench,
+  server: Server,
+  what: string,
+): Promise<RateRun> {
+  const s = bench.settings;
+  let best: RateRun | undefined;
+  for (let attempt = 0; attempt <= NOISY_RETRIES; attempt++) {
+    await bench.waitForQuiet();
+    const started = performance.now();
+    bench.log(`${what}: ${server.name}`);
+    const meter = new CpuMeter(server.pid);
+    const gen = bench.spawnGenerator({
+      mode: "rate",
+      url: server.echoUrl,
+      protocols: [],
+      skipWelcome: server.skipWelcome,
+      connectConcurrency: CONNECT_CONCURRENCY,
+      connections: s.rateConnections,
+      rate: s.rate,
+      size: 32,
+      binary: false,
+      warmupMs: s.rateWarmupMs,
+      durationMs: s.rateDurationMs,
+    }, meter.hook);
+    meter.generators.add(gen.pid);
+    let run: RateRun;
+    try {
+      await gen.expect("ready");
+      await gen.go();
+      await gen.expect("measure-start");
+      await gen.expect("measure-end");
+      const result = await gen.result<RateResult>();
+      check(bench, `${what} ${server.name}`, result);
+      run = { result, cpu: meter.read("rate"), attempts: attempt + 1 };
+    } finally {
+      await gen.finish();
+    }
+    if (best === undefined || run.cpu.other < best.cpu.other) best = run;
+    if (!(run.cpu.other >= NOISE_PERCENT) || !bench.hasNoiseBudget()) break;
+    if (attempt < NOISY_RETRIES) {
+      bench.log(
+        `  noisy window (other ${Math.round(run.cpu.other)}%): retrying`,
+      );
+      bench.chargeNoise(performance.now() - started);
+    }
+  }
+  return best as RateRun;
+}
+
+/**
+ * Open loop at a fixed rate: the closed-loop latency rows keep one message in
+ * flight per connection, so a server stall delays at most one message per
+ * connection and holds back the next sends (coordinated omission), and the
+ * server runs flat out, so queueing sets the tail. Here the server is mostly
+ * idle, sends follow a schedule whatever comes back, and every message that
+ * came due during a stall counts its full delay.
+ */
+async function fixedRate(bench: Bench): Promise<void> {
+  const s = bench.settings;
+  const pair = await startPair(bench, []);
+  let rounds: Record<ServerName, RateRun[]> = { baseline: [], wsecho: [] };
+  try {
+    rounds = await alternate(
+      bench,
+      pair,
+      (server, round) => rateRun(bench, server, `fixed-rate round ${round}`),
+    );
+  } finally {
+    bench.raw["fixed-rate"] = rounds;
+    await stopPair(bench, pair);
+  }
+  const shape = `${s.rateConnections} conn, ${
+    formatNumber(s.rate)
+  } msg/s total, 32 B`;
+  const pick = (name: ServerName, f: (run: RateRun) => number) =>
+    rounds[name].length > 0 ? median(rounds[name].map(f)) : undefined;
+  const percentiles = [
+    ["p50", "p50"],
+    ["p90", "p90"],
+    ["p99", "p99"],
+    ["p999", "p99.9"],
+    ["max", "max"],
+  ] as const;
+  for (const [key, label] of percentiles) {
+    const f = (run: RateRun) => run.result.latency[key];
+    bench.add({
+      scenario: "fixed-rate",
+      figure: `${shape}, ${label} from scheduled send`,
+      unit: "µs",
+      better: "lower",
+      ...defined("baseline", pick("baseline", f)),
+      ...defined("wsecho", pick("wsecho", f)),
+      note: join(
+        roundsNote(rounds, (run) => formatNumber(f(run))),
+        pairedNote(rounds.baseline.map(f), rounds.wsecho.map(f)),
+        key === "p50"
+          ? `${s.rateDurationMs / 1000} s windows of ${
+            formatNumber(s.rate * s.rateDurationMs / 1000)
+          } messages after ${
+            s.rateWarmupMs / 1000
+          } s warm-up; ${bench.welcomeNote()}`
+          : "",
+      ),
+    });
+  }
+  const micros = (run: RateRun) =>
+    microsPerOp(run.cpu.server, run.result.messagesPerSecond);
+  bench.add({
+    scenario: "fixed-rate",
+    figure: "  server CPU per message",
+    unit: "µs",
+    better: "lower",
+    ...defined("baseline", pick("baseline", micros)),
+    ...defined("wsecho", pick("wsecho", micros)),
+    note: join(
+      ...(["baseline", "wsecho"] as const).map((name) => {
+        const runs = rounds[name];
+        if (runs.length === 0) return "";
+        const noisy = runs.filter((run) => run.cpu.other >= NOISE_PERCENT);
+        return `${name} CPU srv ${
+          Math.round(median(runs.map((run) => run.cpu.server)) ?? NaN)
+        }% gen ${
+          Math.round(median(runs.map((run) => run.cpu.generators)) ?? NaN)
+        }% other ≤ ${
+          Math.round(Math.max(...runs.map((run) => run.cpu.other)))
+        }%${noisy.length > 0 ? ` NOISY ×${noisy.length}` : ""}`;
+      }),
+    ),
+  });
+  const lag = (run: RateRun) => run.result.sendLag.p99;
+  bench.add({
+    scenario: "fixed-rate",
+    figure: "  generator send lag, p99",
+    unit: "µs",
+    better: "equal",
+    ...defined("baseline", pick("baseline", lag)),
+    ...defined("wsecho", pick("wsecho", lag)),
+    note: "actual − scheduled send time: the generator's own jitter, " +
+      "included in the rows above; it should be small next to them",
+  });
+  const service = (run: RateRun) => run.result.serviceLatency.p99;
+  bench.add({
+    scenario: "fixed-rate",
+    figure: "  p99 from actual send",
+    unit: "µs",
+    better: "lower",
+    ...defined("baseline", pick("baseline", service)),
+    ...defined("wsecho", pick("wsecho", service)),
+    note: "what a generator that times from its own send would report",
+  });
 }
 
 interface MemoryReading {

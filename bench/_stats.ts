@@ -12,6 +12,8 @@ export interface LatencySummary {
   mean: number;
   /** Median. */
   p50: number;
+  /** 90th percentile. */
+  p90: number;
   /** 99th percentile. */
   p99: number;
   /** 99.9th percentile. */
@@ -63,13 +65,16 @@ export class SampleBuffer {
  */
 export function summarizeSorted(sorted: Float64Array): LatencySummary {
   const count = sorted.length;
-  if (count === 0) return { count, mean: 0, p50: 0, p99: 0, p999: 0, max: 0 };
+  if (count === 0) {
+    return { count, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  }
   let sum = 0;
   for (const value of sorted) sum += value;
   return {
     count,
     mean: sum / count,
     p50: rank(sorted, 0.5),
+    p90: rank(sorted, 0.9),
     p99: rank(sorted, 0.99),
     p999: rank(sorted, 0.999),
     max: sorted[count - 1] ?? 0,

@@ -31,7 +31,10 @@ import type {
   IdleConfig,
   IdleResult,
   Integrity,
+  RateConfig,
+  RateResult,
 } from "./_protocol.ts";
+import { type ClockStart, STOP, TICKS } from "./_clock_worker.ts";
 
 /** Bound on every single wait: a handshake, a reply, a close. */
 const STEP_TIMEOUT_MS = 15_000;
@@ -358,6 +361,174 @@ async function runEcho(config: EchoConfig, commands: Commands): Promise<void> {
     messagesPerSecond: roundTrips / seconds,
     mibPerSecond: (roundTrips * config.size) / MiB / seconds,
     latency: samples.summarize(),
+    ...tally.toJSON(),
+  };
+  emit({ event: "result", result });
+}
+
+/** One connection's messages in flight in the fixed-rate mode, oldest first. */
+class InFlight {
+  payloads: Array<string | Uint8Array> = [];
+  scheduled: number[] = [];
+  sentAt: number[] = [];
+  head = 0;
+
+  push(payload: string | Uint8Array, scheduled: number, sentAt: number): void {
+    this.payloads.push(payload);
+    this.scheduled.push(scheduled);
+    this.sentAt.push(sentAt);
+  }
+
+  get size(): number {
+    return this.payloads.length - this.head;
+  }
+
+  /** Drops consumed entries now and then, so the arrays stay short. */
+  compact(): void {
+    if (this.head < 1024) return;
+    this.payloads.splice(0, this.head);
+    this.scheduled.splice(0, this.head);
+    this.sentAt.splice(0, this.head);
+    this.head = 0;
+  }
+}
+
+/** Longest a fixed-rate send loop waits for one clock tick before looking again. */
+const CLOCK_WAIT_MS = 50;
+
+async function runRate(config: RateConfig, commands: Commands): Promise<void> {
+  const sockets = await openMany(config, config.connections);
+  const tally = new Tally();
+  const payloads = new Payloads(config.size, config.binary);
+  const latency = new SampleBuffer();
+  const service = new SampleBuffer();
+  const lag = new SampleBuffer();
+  const periodMs = 1000 / config.rate;
+  const total = Math.ceil(
+    ((config.warmupMs + config.durationMs) * config.rate) / 1000,
+  );
+  const inFlight = sockets.map(() => new InFlight());
+  let received = 0;
+  let outstanding = 0;
+  let sending = true;
+  const drained = Promise.withResolvers<void>();
+  // Set when the schedule starts; a message is recorded when its scheduled
+  // time falls inside [measureFrom, measureTo).
+  let start = 0;
+  let measureFrom = 0;
+  let measureTo = 0;
+
+  sockets.forEach((ws, index) => {
+    const queue = inFlight[index] as InFlight;
+    ws.onmessage = (event) => {
+      const now = performance.now();
+      const at = queue.head++;
+      const expected = queue.payloads[at];
+      const scheduled = queue.scheduled[at] ?? now;
+      const sentAt = queue.sentAt[at] ?? now;
+      queue.compact();
+      outstanding--;
+      if (expected === undefined || !payloads.equal(event.data, expected)) {
+        tally.fail(
+          `Connection ${index}: echo differs: got ${describe(event.data)}`,
+          true,
+        );
+      } else if (scheduled >= measureFrom && scheduled < measureTo) {
+        received++;
+        latency.push((now - scheduled) * 1000);
+        service.push((now - sentAt) * 1000);
+        lag.push((sentAt - scheduled) * 1000);
+      }
+      if (!sending && outstanding === 0) drained.resolve();
+    };
+    ws.onclose = (event) => {
+      tally.fail(`Connection ${index} closed early: code ${event.code}`);
+      drained.resolve();
+    };
+  });
+
+  emit({ event: "ready" });
+  await commands.go();
+
+  const shared = new SharedArrayBuffer(8);
+  const flags = new Int32Array(shared);
+  const clock = new Worker(new URL("./_clock_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  const stopped = Promise.withResolvers<void>();
+  clock.onmessage = () => stopped.resolve();
+  clock.onerror = (event) => {
+    event.preventDefault();
+    tally.fail(`Clock worker failed: ${event.message}`);
+    stopped.resolve();
+  };
+  // A little ahead, so the first sends are on time.
+  start = performance.now() + 50;
+  measureFrom = start + config.warmupMs;
+  measureTo = measureFrom + config.durationMs;
+  const startMessage: ClockStart = {
+    shared,
+    startMs: performance.timeOrigin + start,
+    periodMs,
+  };
+  clock.postMessage(startMessage);
+
+  let next = 0;
+  let seen = 0;
+  let measuring = false;
+  let scheduledInWindow = 0;
+  while (next < total) {
+    const now = performance.now();
+    // Everything that has come due goes out now: a late generator sends a
+    // burst, and the lateness counts against the echo's latency.
+    for (let due = start + next * periodMs; due <= now && next < total;) {
+      if (!measuring && due >= measureFrom) {
+        measuring = true;
+        emit({ event: "measure-start", phase: "rate" });
+      }
+      if (measuring && due < measureTo) scheduledInWindow++;
+      const index = next % sockets.length;
+      const ws = sockets[index] as WebSocket;
+      const payload = payloads.make(index, next);
+      (inFlight[index] as InFlight).push(payload, due, performance.now());
+      outstanding++;
+      ws.send(payload);
+      next++;
+      due = start + next * periodMs;
+    }
+    if (next >= total) break;
+    const wait = Atomics.waitAsync(flags, TICKS, seen, CLOCK_WAIT_MS);
+    if (wait.async) await wait.value;
+    seen = Atomics.load(flags, TICKS);
+  }
+  sending = false;
+  Atomics.store(flags, STOP, 1);
+  Atomics.notify(flags, TICKS);
+  // The schedule ends with the window; wait for the last echoes.
+  const endWait = measureTo - performance.now();
+  if (endWait > 0) await delay(endWait);
+  emit({ event: "measure-end", phase: "rate" });
+  if (outstanding > 0) {
+    await withTimeout(drained.promise, DRAIN_TIMEOUT_MS, "drain echoes")
+      .catch((error) => tally.fail((error as Error).message));
+  }
+  await withTimeout(stopped.promise, STEP_TIMEOUT_MS, "stop the clock")
+    .catch((error) => tally.fail((error as Error).message));
+  clock.terminate();
+  for (const ws of sockets) ws.onclose = null;
+  await closeAll(sockets, tally);
+
+  const missing = scheduledInWindow - received - tally.mismatches;
+  if (missing > 0) tally.fail(`${missing} echoes never came back`);
+  const seconds = config.durationMs / 1000;
+  const result: RateResult = {
+    scheduled: scheduledInWindow,
+    received,
+    seconds,
+    messagesPerSecond: scheduledInWindow / seconds,
+    latency: latency.summarize(),
+    serviceLatency: service.summarize(),
+    sendLag: lag.summarize(),
     ...tally.toJSON(),
   };
   emit({ event: "result", result });
@@ -704,6 +875,8 @@ export async function runGenerator(config: GenConfig): Promise<void> {
   switch (config.mode) {
     case "echo":
       return await runEcho(config, commands);
+    case "rate":
+      return await runRate(config, commands);
     case "idle":
       return await runIdle(config, commands);
     case "churn":

@@ -6,7 +6,7 @@
  * `bench/results/<timestamp>.json` (server and generator logs beside it).
  *
  * Flags: `--quick` (a one-minute smoke), `--only=throughput,latency,…`
- * (scenarios: throughput, latency, memory, churn, broadcast),
+ * (scenarios: throughput, latency, fixed-rate, memory, churn, broadcast),
  * `--wsecho-dir=DIR` (default: the directory above `bench/`) and, for
  * experiments only, `--wsecho-args="--idle-timeout 0"` (extra wsecho flags).
  *
@@ -24,12 +24,16 @@ import { hasTaskset } from "./_proc.ts";
 import { runScenario, type ScenarioName, SCENARIOS } from "./_scenarios.ts";
 import { formatTable, ratio } from "./_table.ts";
 
-/** Sizes and durations of a full run (about two minutes on two cores, plus up to 60 s of noise budget). */
+/** Sizes and durations of a full run (about five minutes on two cores, plus up to 60 s of noise budget). */
 export const FULL_SETTINGS: Readonly<Settings> = Object.freeze({
   warmupMs: 1500,
   durationMs: 5000,
   latencyWarmupMs: 1500,
   latencyDurationMs: 5000,
+  rateConnections: 100,
+  rate: 10_000,
+  rateWarmupMs: 2000,
+  rateDurationMs: 10_000,
   idleConnections: 5000,
   idleWarmup: 200,
   churnCycles: 20_000,
@@ -49,6 +53,10 @@ export const QUICK_SETTINGS: Readonly<Settings> = Object.freeze({
   durationMs: 2000,
   latencyWarmupMs: 500,
   latencyDurationMs: 2000,
+  rateConnections: 100,
+  rate: 10_000,
+  rateWarmupMs: 1000,
+  rateDurationMs: 4000,
   idleConnections: 1000,
   idleWarmup: 100,
   churnCycles: 2000,
