@@ -7,7 +7,8 @@
  *
  * Flags: `--quick` (a one-minute smoke), `--only=throughput,latency,…`
  * (scenarios: throughput, latency, fixed-rate, memory, churn, broadcast),
- * `--wsecho-dir=DIR` (default: the directory above `bench/`) and, for
+ * `--rounds=N` (rounds of the alternating comparisons: 3, or 1 with
+ * `--quick`), `--wsecho-dir=DIR` (default: the directory above `bench/`) and, for
  * experiments only, `--wsecho-args="--idle-timeout 0"` (extra wsecho flags).
  *
  * @example Full run, then a smoke of two scenarios
@@ -80,6 +81,8 @@ export interface BenchOptions {
   wsechoDir: string;
   /** Extra flags for every wsecho process, for experiments; empty for defaults. */
   wsechoArgs: string[];
+  /** Rounds of the alternating comparisons, overriding the settings' count. */
+  rounds?: number;
 }
 
 /**
@@ -97,6 +100,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       only: { type: "string" },
       "wsecho-dir": { type: "string" },
       "wsecho-args": { type: "string" },
+      rounds: { type: "string" },
     },
     strict: true,
   });
@@ -110,7 +114,16 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       );
     }
   }
+  const rounds = values.rounds === undefined
+    ? undefined
+    : Number(values.rounds);
+  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1)) {
+    throw new TypeError(
+      `Cannot use --rounds=${values.rounds}: expected a whole number from 1`,
+    );
+  }
   return {
+    ...(rounds === undefined ? {} : { rounds }),
     quick: values.quick ?? false,
     only: SCENARIOS.filter((name) => !wanted || wanted.includes(name)),
     wsechoArgs: values["wsecho-args"]?.split(/\s+/).filter(Boolean) ?? [],
@@ -147,7 +160,10 @@ export async function runBench(options: BenchOptions): Promise<number> {
   const logDir = `${resultsDir}/${stamp}-logs`;
   await Deno.mkdir(logDir, { recursive: true });
   const pinned = await hasTaskset();
-  const settings = options.quick ? QUICK_SETTINGS : FULL_SETTINGS;
+  const settings = {
+    ...(options.quick ? QUICK_SETTINGS : FULL_SETTINGS),
+    ...(options.rounds === undefined ? {} : { rounds: options.rounds }),
+  };
   const bench = new Bench(settings, {
     benchDir,
     logDir,

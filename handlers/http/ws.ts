@@ -23,6 +23,8 @@ export function createWebSocketHandler(
 ): (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Response {
   const admit = createAdmission(state);
   const startSession = createSessions(state, kinds);
+  // One options object for every upgrade, not one per connect.
+  const upgradeOptions = { idleTimeout: state.config.idleTimeout };
   return function upgradeWebSocket(request, info) {
     const admission = admit(request, info);
     if (admission instanceof Response) return admission;
@@ -31,9 +33,7 @@ export function createWebSocketHandler(
       // The subprotocol is answered below, not through Deno's `protocol`
       // option: Deno checks it against the offer split on ", " only, so
       // `a,b` or `b ,a` (valid per RFC 6455) would fail the handshake.
-      upgrade = Deno.upgradeWebSocket(request, {
-        idleTimeout: state.config.idleTimeout,
-      });
+      upgrade = Deno.upgradeWebSocket(request, upgradeOptions);
     } catch (error) {
       return text(
         STATUS.BadRequest,

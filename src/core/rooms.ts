@@ -108,6 +108,8 @@ export class Rooms {
    * @param connection The connection going away.
    */
   leaveAll(connection: Connection): void {
+    // Most connections are in no room: skip the copy on every close.
+    if (connection.rooms.size === 0) return;
     for (const room of [...connection.rooms]) this.leave(connection, room);
   }
 

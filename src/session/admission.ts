@@ -16,6 +16,7 @@ import type { ServerState } from "../core/state.ts";
 import { text } from "../core/text_response.ts";
 import { clientIp, isLoopback } from "./client_ip.ts";
 import { compileOriginPolicy } from "./origin.ts";
+import { queryParam } from "./query_param.ts";
 import { selectProtocol } from "./subprotocol.ts";
 
 /** What admission decided about a request it lets through. */
@@ -28,8 +29,6 @@ export interface Admission {
   readonly protocol: Protocol;
   /** Whether to send the welcome message. */
   readonly welcome: boolean;
-  /** The query string, parsed; `null` when the URL has none. */
-  readonly query: URLSearchParams | null;
 }
 
 /** Decides one request: an {@linkcode Admission}, or the refusal to answer with. */
@@ -57,7 +56,10 @@ export function createAdmission(state: ServerState): Admit {
 
   return function admit(request, info) {
     const { headers } = request;
-    if (headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    const upgrade = headers.get("upgrade");
+    // Compare before lowercasing: clients send "websocket", and the copy is
+    // one more string per connect.
+    if (upgrade !== "websocket" && upgrade?.toLowerCase() !== "websocket") {
       return text(
         STATUS.UpgradeRequired,
         "Upgrade required: /ws speaks WebSocket; connect with a WebSocket client, " +
@@ -82,13 +84,8 @@ export function createAdmission(state: ServerState): Admit {
         }),
       );
     }
-    // Most URLs have no query: parse it only when there is one.
-    const mark = request.url.indexOf("?");
-    const query = mark === -1
-      ? null
-      : new URLSearchParams(request.url.slice(mark + 1));
     let welcome = config.welcome;
-    const welcomeParam = query?.get("welcome") ?? null;
+    const welcomeParam = queryParam(request.url, "welcome");
     if (welcomeParam !== null) {
       const value = parseBoolean(welcomeParam);
       if (value === undefined) {
@@ -145,6 +142,6 @@ export function createAdmission(state: ServerState): Admit {
       headers.get("sec-websocket-protocol"),
       SUPPORTED_PROTOCOLS,
     ) as Protocol;
-    return { ip, limitKey, protocol, welcome, query };
+    return { ip, limitKey, protocol, welcome };
   };
 }
