@@ -45,6 +45,7 @@ export const CHECKSUMS_FILE = "SHA256SUMS";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MAIN = join(ROOT, "main.ts");
 const CONFIG = join(ROOT, "deno.json");
+const HDR_SHIM = join(ROOT, "src", "client", "_hdr.ts");
 const VERSION_LINE = `${BINARY_NAME} ${denoJson.version}`;
 
 /** Thrown when an executable cannot be built; the message is one line. */
@@ -152,6 +153,9 @@ export function compileArgs(target: Target, output: string): string[] {
     "--no-prompt",
     // Test-only npm packages in the lockfile stay out of the executable.
     "--exclude-unused-npm",
+    // `wsecho bench` loads its histogram package through a computed import.
+    "--include",
+    HDR_SHIM,
     "--target",
     target,
     "--output",
