@@ -218,6 +218,8 @@ type Payload = string | Uint8Array;
 interface Opened {
   ws: WebSocket;
   index: number;
+  /** Messages that arrived before a driver took the socket over. */
+  early: MessageEvent[];
   /** Set once the engine's own close starts or the connection has ended. */
   ending: boolean;
 }
@@ -429,6 +431,8 @@ export async function runLoad(
   const onAbort = () => stopped.resolve();
   signal?.addEventListener("abort", onAbort);
   if (signal?.aborted) stopped.resolve();
+  // Nothing to time without a connection.
+  if (sockets.length === 0) stopped.resolve();
   let seconds = 0;
   try {
     await sleepOrStop(warmupMs, stopped.promise);
@@ -565,9 +569,9 @@ async function openAll(
         const index = next++;
         const started = performance.now();
         const result = await openOne(url, options);
-        if (result instanceof WebSocket) {
+        if (!(typeof result === "string")) {
           connectTime.record((performance.now() - started) * 1000);
-          opened.push({ ws: result, index, ending: false });
+          opened.push({ ...result, index, ending: false });
           continue;
         }
         const status = statusFromError(result);
@@ -599,8 +603,10 @@ async function openAll(
 function openOne(
   url: string,
   options: OpenAllOptions,
-): Promise<WebSocket | string> {
-  const { promise, resolve } = Promise.withResolvers<WebSocket | string>();
+): Promise<{ ws: WebSocket; early: MessageEvent[] } | string> {
+  const { promise, resolve } = Promise.withResolvers<
+    { ws: WebSocket; early: MessageEvent[] } | string
+  >();
   const ws = new WebSocket(url, {
     protocols: [...options.protocols],
     headers: options.headers,
@@ -614,7 +620,11 @@ function openOne(
   ws.onopen = () => {
     clearTimeout(timer);
     ws.onopen = ws.onerror = ws.onclose = null;
-    resolve(ws);
+    // Keep what arrives while the other connections open (a welcome, or a
+    // stream that starts at once) for the driver.
+    const early: MessageEvent[] = [];
+    ws.onmessage = (event) => early.push(event);
+    resolve({ ws, early });
   };
   ws.onerror = (event) => {
     error ||= (event instanceof ErrorEvent ? event.message : "error")
@@ -659,7 +669,7 @@ function watchEarlyClose(
   socket: Opened,
   tally: Tally,
   onClose: () => void,
-  expected: () => boolean = () => false,
+  expected: (code: number) => boolean = () => false,
 ): void {
   socket.ws.onclose = (event) => {
     if (socket.ending) return;
@@ -667,7 +677,7 @@ function watchEarlyClose(
     const code = normalizeCloseCode(event.code);
     const by = code === 1006 ? "network" : "server";
     tally.close(code, by);
-    if (!expected()) {
+    if (!expected(code)) {
       tally.closedEarly++;
       tally.fail(
         `Connection ${socket.index + 1} closed by the ${by}: ${code} (${
@@ -677,6 +687,12 @@ function watchEarlyClose(
     }
     onClose();
   };
+}
+
+/** Hands the messages that arrived before the driver to its handler. */
+function replayEarly(socket: Opened): void {
+  const handler = socket.ws.onmessage;
+  for (const event of socket.early.splice(0)) handler?.call(socket.ws, event);
 }
 
 interface Driver {
@@ -778,6 +794,7 @@ function echoDriver(socket: Opened, options: EchoDriverOptions): Driver {
     alive = false;
     onLost(sent.length - head);
   });
+  replayEarly(socket);
 
   return {
     send,
@@ -882,7 +899,14 @@ function streamDriver(socket: Opened, options: StreamDriverOptions): Driver {
     onAnswer(oneWayMs * 1000);
     if (unique >= emit) finishStream();
   };
-  watchEarlyClose(socket, tally, finishStream, () => unique >= emit);
+  // A stream ends with the server's normal close; what it left out is lost.
+  watchEarlyClose(
+    socket,
+    tally,
+    finishStream,
+    (code) => code === 1000 || unique >= emit,
+  );
+  replayEarly(socket);
   return {
     send: () => {},
     outstanding: () => done ? 0 : emit - unique,
