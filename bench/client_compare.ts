@@ -9,7 +9,8 @@
  * shows.
  *
  * Flags: `--rounds=N` (3), `--duration=S` (5), `--warmup=S` (1),
- * `--old=REV` (git revision of the old generator).
+ * `--old=REV` (git revision of the old generator), `--from=FILE` (print the
+ * table of a saved result again).
  *
  * @example Full run
  * ```sh
@@ -38,6 +39,8 @@ export const OLD_REVISION = "8abbb30";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SERVER_CPU = "0";
 const GENERATOR_CPU = "1";
+/** Other processes' CPU, percent of one core, above which a window is retried once. */
+const NOISE_PERCENT = 15;
 
 /** One load shape, run by both generators. */
 interface Shape {
@@ -99,12 +102,21 @@ const { values } = parseArgs({
     duration: { type: "string", default: "5" },
     warmup: { type: "string", default: "1" },
     old: { type: "string", default: OLD_REVISION },
+    from: { type: "string" },
   },
   strict: true,
 });
-const rounds = Number(values.rounds);
-const durationMs = Number(values.duration) * 1000;
-const warmupMs = Number(values.warmup) * 1000;
+const saved = values.from === undefined
+  ? undefined
+  : JSON.parse(await Deno.readTextFile(values.from));
+const rounds = saved?.rounds ?? Number(values.rounds);
+const durationMs = saved?.durationMs ?? Number(values.duration) * 1000;
+const warmupMs = saved?.warmupMs ?? Number(values.warmup) * 1000;
+if (saved !== undefined) {
+  // deno-lint-ignore no-console
+  console.log(formatComparison(saved.samples));
+  Deno.exit(0);
+}
 
 const pin = await hasTaskset();
 const oldDir = await extractOldGenerator(values.old);
@@ -178,9 +190,6 @@ await Deno.writeTextFile(
   JSON.stringify({ url, rounds, durationMs, warmupMs, pin, samples }, null, 2),
 );
 log(`wrote ${file}`);
-
-/** Other processes' CPU, percent of one core, above which a window is retried once. */
-const NOISE_PERCENT = 15;
 
 /** Runs a window, and once more if other processes disturbed it; keeps the quieter. */
 async function quietest(run: () => Promise<Sample>): Promise<Sample> {
@@ -390,6 +399,14 @@ async function* lines(
   }
 }
 
+/**
+ * CPU time per message in microseconds: the figure least moved by other
+ * processes, since a busy machine slows both the work and the clock alike.
+ */
+function perMessage(cpuPercent: number, sample: Sample): number {
+  return (cpuPercent / 100) / sample.messagesPerSecond * 1e6;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -415,18 +432,25 @@ function formatComparison(
       ["p50 µs", (s) => s.p50, 0],
       ["p99 µs", (s) => s.p99, 0],
       ["p99.9 µs", (s) => s.p999, 0],
+      ["generator CPU µs / msg", (s) => perMessage(s.cpu.generator, s), 2],
+      ["server CPU µs / msg", (s) => perMessage(s.cpu.server, s), 2],
       ["server CPU %", (s) => s.cpu.server, 0],
       ["generator CPU %", (s) => s.cpu.generator, 0],
       ["other CPU %", (s) => s.cpu.other, 0],
     ];
-    for (const [name, pick] of figures) {
+    for (const [name, pick, digits] of figures) {
       const a = median(old.map(pick));
       const b = median(fresh.map(pick));
+      const show = (value: number) =>
+        value.toLocaleString("en-US", {
+          minimumFractionDigits: digits,
+          maximumFractionDigits: digits,
+        });
       rows.push([
         shape,
         name,
-        Math.round(a).toLocaleString("en-US"),
-        Math.round(b).toLocaleString("en-US"),
+        show(a),
+        show(b),
         a > 0 ? `${(b / a).toFixed(2)}×` : "-",
       ]);
     }

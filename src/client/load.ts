@@ -45,7 +45,8 @@ export interface LoadOptions {
   /**
    * Open loop: messages a second in total, spread over the connections;
    * `0` runs the closed loop. In stream mode, the total emission rate
-   * asked of the server (`0` means 1,000).
+   * asked of the server, split into whole messages a second per connection
+   * (`0` means 1,000).
    *
    * @default {0}
    */
@@ -305,11 +306,15 @@ export async function runLoad(
     onMeasureEnd,
   } = options;
   const mode = stream ? "stream" : rate > 0 ? "open" : "closed";
-  const streamRate = rate > 0 ? rate : DEFAULT_STREAM_RATE;
+  // Whole messages a second per stream: a test lab may take integers only.
+  const streamRate = Math.max(
+    1,
+    Math.round((rate > 0 ? rate : DEFAULT_STREAM_RATE) / connections),
+  );
   const settings = {
     connections,
     inFlight,
-    rate: stream ? streamRate : rate,
+    rate: stream ? streamRate * connections : rate,
     size,
     binary,
     durationMs,
@@ -326,11 +331,11 @@ export async function runLoad(
   const perConnectionEmit = stream
     ? Math.max(
       1,
-      Math.round(streamRate / connections * (warmupMs + durationMs) / 1000),
+      Math.round(streamRate * (warmupMs + durationMs) / 1000),
     )
     : 0;
   const connectUrl = stream
-    ? streamUrl(url, perConnectionEmit, streamRate / connections, size, binary)
+    ? streamUrl(url, perConnectionEmit, streamRate, size, binary)
     : url;
 
   const sockets = await openAll(connectUrl, {
@@ -527,7 +532,7 @@ export function streamUrl(
 ): string {
   const target = new URL(url);
   target.searchParams.set("emit", String(emit));
-  target.searchParams.set("rate", String(Math.round(rate * 1000) / 1000));
+  target.searchParams.set("rate", String(rate));
   target.searchParams.set("size", String(size));
   if (binary) target.searchParams.set("binary", "1");
   return target.href;
