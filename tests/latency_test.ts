@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { LatencyHistogram } from "../src/client/latency.ts";
+import { HDR_SPECIFIER, LatencyHistogram } from "../src/client/latency.ts";
 
 function near(actual: number, expected: number, what: string): void {
   // Three significant digits: within 0.1%.
@@ -57,4 +57,11 @@ Deno.test("LatencyHistogram clamps samples below 1 µs and above ten minutes", (
   assert.equal(summary.count, 3);
   assert.equal(summary.min, 1);
   near(summary.max, 600_000_000, "max");
+});
+
+Deno.test("_hdr.ts embeds the same histogram package latency.ts loads", async () => {
+  const shim = await Deno.readTextFile(
+    new URL("../src/client/_hdr.ts", import.meta.url),
+  );
+  assert.ok(shim.includes(`from "${HDR_SPECIFIER}"`), shim);
 });

@@ -5,11 +5,17 @@
  *
  * @module
  */
-// A computed specifier keeps the package out of the static module graph, so
-// starting the server never downloads it; deno.json's import map resolves it
-// when `wsecho bench` runs. tools/compile.ts embeds it through _hdr.ts.
-const HDR_PACKAGE = ["hdr", "histogram", "js"].join("-");
-const hdr: typeof import("hdr-histogram-js") = await import(HDR_PACKAGE);
+/**
+ * The histogram package, pinned. It is imported through this constant, not a
+ * string literal: Deno leaves such an import out of the static module graph,
+ * so `deno run main.ts` (the server) never installs it. `_hdr.ts` imports the
+ * same specifier literally for `deno compile --include`.
+ */
+export const HDR_SPECIFIER = "npm:hdr-histogram-js@3.0.1";
+
+const hdr: typeof import("npm:hdr-histogram-js@3.0.1") = await import(
+  HDR_SPECIFIER
+);
 
 /** Percentiles of a latency histogram, in microseconds. */
 export interface LatencySummary {
