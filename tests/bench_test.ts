@@ -379,3 +379,54 @@ Deno.test("the server starts without the client's histogram package", async () =
     await Deno.remove(cache, { recursive: true });
   }
 });
+
+const HAS_SCRIPT = (() => {
+  try {
+    return Deno.statSync("/usr/bin/script").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "wsecho bench prints a progress line a second on a terminal",
+  // util-linux `script` gives the command a pseudo-terminal: apt-get install bsdutils
+  ignore: !HAS_SCRIPT && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    await using baseline = await startBaseline();
+    const command = [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      "main.ts",
+      "bench",
+      "-c",
+      "2",
+      "-d",
+      "2.5",
+      "--warmup",
+      "0",
+      baseline.ws,
+    ].join(" ");
+    const output = await new Deno.Command("/usr/bin/script", {
+      args: ["-qec", command, "/dev/null"],
+      cwd: ROOT,
+      env: childEnv(),
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    // Each progress line starts by wiping the last: carriage return, erase line.
+    const text = new TextDecoder().decode(output.stdout).replaceAll(
+      "\r\x1b[2K",
+      "<wipe>",
+    );
+    assert.equal(output.code, 0, text);
+    assert.match(
+      text,
+      /<wipe> {3}1 s {2}measure +[\d,]+ msg\/s {2}p99 \S+ \S+ {2}errors 0/,
+    );
+    assert.match(text, /<wipe>wsecho bench ws:/, "wiped before the table");
+  },
+});
