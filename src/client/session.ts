@@ -269,9 +269,13 @@ export async function runSession(
         if (pending.length > MAX_PENDING) pending.shift();
         onEvent({ type: "sent", data: text, at });
         return true;
-      }).then(() => {
-        if (count === 0) done();
-      });
+      }).then(
+        () => {
+          if (count === 0) done();
+        },
+        // An input that cannot be read ends the session like its end.
+        () => done(),
+      );
     }
     const event = await waitForClose(closed.promise, () => clientClosed);
     if (timedOut && !countReached) {
