@@ -41,6 +41,8 @@ const SERVER_CPU = "0";
 const GENERATOR_CPU = "1";
 /** Other processes' CPU, percent of one core, above which a window is retried once. */
 const NOISE_PERCENT = 15;
+/** Milliseconds the whole run may spend waiting for other processes to calm down. */
+let quietBudgetMs = 120_000;
 
 /** One load shape, run by both generators. */
 interface Shape {
@@ -203,9 +205,6 @@ async function quietest(run: () => Promise<Sample>): Promise<Sample> {
   const second = await run();
   return second.cpu.other < first.cpu.other ? second : first;
 }
-
-/** Seconds the whole run may spend waiting for other processes to calm down. */
-let quietBudgetMs = 120_000;
 
 /**
  * Waits, within a run-wide budget, until other processes use less than
