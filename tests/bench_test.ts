@@ -179,6 +179,7 @@ function sampleReport(overrides: Partial<LoadReport> = {}): LoadReport {
     mibPerSecond: 0.366,
     latency: SUMMARY,
     sendLag: { ...SUMMARY, count: 0 },
+    scheduledLatency: { ...SUMMARY, count: 0 },
     closes: [{ code: 1000, meaning: "normal closure", by: "client", count: 2 }],
     failures: ["Connection 1: echo differs"],
     ok: false,
@@ -210,7 +211,10 @@ Deno.test("formatReport() prints one table with every figure", () => {
     }),
   );
   assert.match(open, /open loop, 5,000 msg\/s over 2 connections/);
-  assert.match(open, /\n {2}send lag {6}no samples\n/);
+  assert.match(
+    open,
+    /\n {2}from schedule {2}no samples\n {2}send lag +no samples\n/,
+  );
   const stream = formatReport(sampleReport({ mode: "stream" }));
   assert.match(stream, /12,345 expected {2}12,340 received {2}0 lost/);
   assert.match(stream, /\n {2}one-way +p50 500 µs/);

@@ -109,6 +109,14 @@ Deno.test("runLoad() open loop against the baseline echo sends at the rate asked
   );
   assert.equal(report.messages.echoed, report.messages.sent);
   assert.ok(report.sendLag.count > 0);
+  // Each message's wait from its scheduled send includes its round trip.
+  assert.equal(report.scheduledLatency.count, report.latency.count);
+  for (const key of ["p50", "p99", "max"] as const) {
+    assert.ok(
+      report.scheduledLatency[key] >= report.latency[key] * 0.999 - 1,
+      `${key}: ${report.scheduledLatency[key]} < ${report.latency[key]}`,
+    );
+  }
   assert.ok(report.mibPerSecond > 0);
 });
 

@@ -61,8 +61,9 @@ DESCRIPTION
     outstanding and sends the next one as each echo arrives. Open loop
     (--rate R): R messages a second in total, spread round robin over the
     connections, whatever the echoes do; round trips are timed from the
-    actual send, and how far the sends fell behind the schedule is reported
-    as "send lag".
+    actual send, "from schedule" from when the schedule wanted each message
+    sent (what a client of a fixed-rate service waits), and "send lag" says
+    how far the sends fell behind the schedule.
 
     The first --warmup seconds are not counted in the rates and latencies;
     then --duration seconds are timed; then outstanding messages get --late
@@ -293,6 +294,7 @@ export function formatReport(report: LoadReport): string {
     percentiles(report.latency, true),
   ]);
   if (report.mode === "open") {
+    rows.push(["from schedule", percentiles(report.scheduledLatency, true)]);
     rows.push(["send lag", percentiles(report.sendLag, false)]);
   }
   rows.push([

@@ -197,6 +197,12 @@ export interface LoadReport {
   latency: LatencySummary;
   /** Open loop: how far behind the schedule messages went out, in microseconds. */
   sendLag: LatencySummary;
+  /**
+   * Open loop: time from each message's scheduled send to its echo, in
+   * microseconds: the round trip plus the send lag, what a user of a
+   * fixed-rate service waits (no coordinated omission).
+   */
+  scheduledLatency: LatencySummary;
   /** Close codes seen. */
   closes: CloseCount[];
   /** Up to ten descriptions of what went wrong. */
@@ -350,6 +356,7 @@ export async function runLoad(
 
   const latency = new LatencyHistogram();
   const sendLag = new LatencyHistogram();
+  const scheduledLatency = new LatencyHistogram();
   let phase: Phase = "warmup";
   let answered = 0;
   let measured = 0;
@@ -389,12 +396,15 @@ export async function runLoad(
         onSend: () => {
           outstanding++;
         },
-        onAnswer: (roundTripUs) => {
+        onAnswer: (roundTripUs, fromScheduleUs) => {
           answered++;
           outstanding--;
           if (phase === "measure") {
             measured++;
             latency.record(roundTripUs);
+            if (fromScheduleUs !== undefined) {
+              scheduledLatency.record(fromScheduleUs);
+            }
           }
           settle();
         },
@@ -496,6 +506,7 @@ export async function runLoad(
     mibPerSecond: seconds > 0 ? measured * size / MiB / seconds : 0,
     latency: latency.summarize(),
     sendLag: sendLag.summarize(),
+    scheduledLatency: scheduledLatency.summarize(),
     closes: [...tally.closes.values()].sort((a, b) => a.code - b.code),
     failures: tally.failures,
     ok: sockets.length > 0 && failed === 0 && tally.errors === 0 &&
@@ -717,7 +728,8 @@ interface EchoDriverOptions {
   closedLoop: boolean;
   phase: () => Phase;
   onSend: () => void;
-  onAnswer: (roundTripUs: number) => void;
+  /** `fromScheduleUs` is given in the open loop only. */
+  onAnswer: (roundTripUs: number, fromScheduleUs?: number) => void;
   onLost: (count: number) => void;
 }
 
@@ -738,17 +750,20 @@ function echoDriver(socket: Opened, options: EchoDriverOptions): Driver {
   const payloads = new Payloads(size, binary);
   const sent: Payload[] = [];
   const sentAt: number[] = [];
+  // Open loop only: when the schedule wanted each message sent.
+  const scheduledAt: number[] = [];
   const spares: Uint8Array[] = [];
   let head = 0;
   let seq = 0;
   let answers = 0;
   let alive = true;
 
-  const send = (_intended: number) => {
+  const send = (intended: number) => {
     if (!alive) return;
     const payload = payloads.make(index, seq++, spares.pop());
     sent.push(payload);
     sentAt.push(performance.now());
+    if (!closedLoop) scheduledAt.push(intended);
     tally.sent++;
     onSend();
     ws.send(payload);
@@ -772,11 +787,13 @@ function echoDriver(socket: Opened, options: EchoDriverOptions): Driver {
       return;
     }
     const startedAt = sentAt[head] as number;
+    const scheduled = scheduledAt[head];
     head++;
     answers++;
     if (head > 1024) {
       sent.splice(0, head);
       sentAt.splice(0, head);
+      if (!closedLoop) scheduledAt.splice(0, head);
       head = 0;
     }
     const roundTripMs = now - startedAt;
@@ -792,7 +809,10 @@ function echoDriver(socket: Opened, options: EchoDriverOptions): Driver {
       if (expected instanceof Uint8Array) spares.push(expected);
     }
     if (roundTripMs > lateMs) tally.late++;
-    onAnswer(roundTripMs * 1000);
+    onAnswer(
+      roundTripMs * 1000,
+      scheduled === undefined ? undefined : (now - scheduled) * 1000,
+    );
     if (closedLoop && phase() !== "drain") send(now);
   };
   watchEarlyClose(socket, tally, () => {
