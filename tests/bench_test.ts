@@ -108,7 +108,7 @@ Deno.test("parseBenchArgs() refuses bad flags with one line", () => {
     [["ws://h/", "--size", "1GiB"], /--size: "1GiB" is not a size/],
     [
       ["ws://h/", "--stream", "--size", "8"],
-      /--size: "8" is out of range \(16/,
+      /--size: "8" is out of range \(32/,
     ],
     [["ws://h/", "--binary=yes"], /--binary/],
     [[], /^wsecho bench: missing URL/],

@@ -87,8 +87,8 @@ OPTIONS
                               connection (default: 16)
     --rate R                  open loop: messages a second in total
                               (default: 0, closed loop)
-    --size B                  payload bytes, or with a KiB/MiB suffix
-                              (default: 32)
+    --size B                  payload bytes, or with a KiB/MiB suffix;
+                              32 or more with --stream (default: 32)
     --binary                  send binary frames (default: text)
     -d, --duration S          timed window in seconds (default: 10)
     --warmup S                seconds of load before it (default: 1)
@@ -171,7 +171,8 @@ export function parseBenchArgs(
     "--size",
     values.size,
     32,
-    stream ? 16 : 0,
+    // wsecho's test lab emits messages of 32 bytes and more.
+    stream ? 32 : 0,
     64 * 1024 * 1024 - 1,
   );
   return {
