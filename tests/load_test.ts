@@ -102,10 +102,12 @@ Deno.test("runLoad() open loop against the baseline echo sends at the rate asked
   });
   assert.equal(report.mode, "open");
   assert.ok(report.ok, JSON.stringify(report.failures));
-  // 1.2 s of schedule at 400/s: about 480, whatever the timers did.
+  // 1.2 s of schedule at 400/s: about 480, however late the timers were,
+  // and far fewer than a closed loop would send.
   assert.ok(
-    report.messages.sent >= 400 && report.messages.sent <= 560,
-    `sent ${report.messages.sent}`,
+    report.messages.sent >= 400 &&
+      report.messages.sent <= 400 * (report.seconds + 1),
+    `sent ${report.messages.sent} in a ${report.seconds} s window`,
   );
   assert.equal(report.messages.echoed, report.messages.sent);
   assert.ok(report.sendLag.count > 0);
@@ -210,7 +212,7 @@ Deno.test("runLoad() --stream counts loss and reordering", async () => {
     rate: 100,
     durationMs: 300,
     warmupMs: 0,
-    lateMs: 3000,
+    lateMs: 10_000,
   });
   assert.ok(!report.ok);
   assert.equal(report.messages.sent, 30);
