@@ -1,0 +1,76 @@
+/**
+ * Picks the broker for a server: in-process without a URL, Redis with one.
+ * The Redis client is imported here, dynamically, and only when a URL is
+ * given: a server without `--broker` never loads it.
+ *
+ * @module
+ */
+import { type Broker, parseBrokerUrl } from "./broker.ts";
+import { MemoryBroker, type MemoryHub } from "./memory_broker.ts";
+import type { CreateRedisClient, RedisBroker } from "./redis_broker.ts";
+
+/** Options of {@linkcode createBroker}. */
+export interface CreateBrokerOptions {
+  /**
+   * `redis://…` or `rediss://…`; without it the broker is in-process.
+   *
+   * @default {undefined}
+   */
+  url?: string | undefined;
+  /**
+   * Key and channel prefix.
+   *
+   * @default {"wsecho"}
+   */
+  prefix?: string;
+  /**
+   * Presence TTL in milliseconds.
+   *
+   * @default {15_000}
+   */
+  ttlMs?: number;
+  /**
+   * For the in-process broker: the hub of in-process instances to join.
+   *
+   * @default {undefined}
+   */
+  hub?: MemoryHub | undefined;
+  /**
+   * Writes one log line.
+   *
+   * @default {() => {}}
+   */
+  log?: (line: string) => void;
+}
+
+/**
+ * Creates a broker, not yet started.
+ *
+ * @param instance This instance's id.
+ * @param options The URL and its settings.
+ * @returns The broker.
+ * @throws {TypeError} When the URL is not a broker URL.
+ */
+export async function createBroker(
+  instance: string,
+  options: CreateBrokerOptions = {},
+): Promise<Broker> {
+  const { url, prefix, ttlMs, hub, log } = options;
+  if (url === undefined || url === "") {
+    return new MemoryBroker(instance, hub === undefined ? {} : { hub });
+  }
+  const checked = parseBrokerUrl(url);
+  const [{ createClient }, { RedisBroker }] = await Promise.all([
+    import("@redis/client"),
+    import("./redis_broker.ts"),
+  ]);
+  const broker: RedisBroker = new RedisBroker(checked, instance, {
+    // node-redis' generic client types do not fit exactOptionalPropertyTypes;
+    // the broker names the few methods it calls.
+    createClient: createClient as unknown as CreateRedisClient,
+    ...(prefix === undefined ? {} : { prefix }),
+    ...(ttlMs === undefined ? {} : { ttlMs }),
+    ...(log === undefined ? {} : { log }),
+  });
+  return broker;
+}
