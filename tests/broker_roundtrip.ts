@@ -15,8 +15,8 @@ const events = (name: string) => ({
   message: (m: { frame: string }) => received.resolve(`${name}:${m.frame}`),
   status: () => {},
 });
-const a = await createBroker("a", { url });
-const b = await createBroker("b", { url });
+const a = createBroker("a", { url });
+const b = createBroker("b", { url });
 a.start(events("a"));
 b.start(events("b"));
 b.subscribe("lobby");

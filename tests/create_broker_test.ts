@@ -17,15 +17,15 @@ const SERVER_PERMISSIONS = [
   `--allow-env=${denoJson.permissions.server.env.join(",")}`,
 ];
 
-Deno.test("createBroker() without a URL is the in-process broker", async () => {
-  const broker = await createBroker("a");
+Deno.test("createBroker() without a URL is the in-process broker", () => {
+  const broker = createBroker("a");
   assert.ok(broker instanceof MemoryBroker);
   assert.equal(broker.status, "up");
   assert.equal(broker.url, "");
 });
 
-Deno.test("createBroker() refuses a bad URL with a TypeError naming it", async () => {
-  await assert.rejects(
+Deno.test("createBroker() refuses a bad URL with a TypeError naming it", () => {
+  assert.throws(
     () => createBroker("a", { url: "http://127.0.0.1:6379" }),
     (error: Error) =>
       error instanceof TypeError &&

@@ -1,13 +1,13 @@
 /**
  * Picks the broker for a server: in-process without a URL, Redis with one.
- * The Redis client is imported here, dynamically, and only when a URL is
- * given: a server without `--broker` never loads it.
+ * The Redis client is imported here, dynamically, when a Redis broker first
+ * connects: a server without `--broker` never loads it.
  *
  * @module
  */
 import { type Broker, parseBrokerUrl } from "./broker.ts";
 import { MemoryBroker, type MemoryHub } from "./memory_broker.ts";
-import type { CreateRedisClient, RedisBroker } from "./redis_broker.ts";
+import { type CreateRedisClient, RedisBroker } from "./redis_broker.ts";
 
 /** Options of {@linkcode createBroker}. */
 export interface CreateBrokerOptions {
@@ -51,26 +51,26 @@ export interface CreateBrokerOptions {
  * @returns The broker.
  * @throws {TypeError} When the URL is not a broker URL.
  */
-export async function createBroker(
+export function createBroker(
   instance: string,
   options: CreateBrokerOptions = {},
-): Promise<Broker> {
+): Broker {
   const { url, prefix, ttlMs, hub, log } = options;
   if (url === undefined || url === "") {
     return new MemoryBroker(instance, hub === undefined ? {} : { hub });
   }
   const checked = parseBrokerUrl(url);
-  const [{ createClient }, { RedisBroker }] = await Promise.all([
-    import("@redis/client"),
-    import("./redis_broker.ts"),
-  ]);
-  const broker: RedisBroker = new RedisBroker(checked, instance, {
-    // node-redis' generic client types do not fit exactOptionalPropertyTypes;
-    // the broker names the few methods it calls.
-    createClient: createClient as unknown as CreateRedisClient,
+  return new RedisBroker(checked, instance, {
+    loadClient: loadRedisClient,
     ...(prefix === undefined ? {} : { prefix }),
     ...(ttlMs === undefined ? {} : { ttlMs }),
     ...(log === undefined ? {} : { log }),
   });
-  return broker;
+}
+
+async function loadRedisClient(): Promise<CreateRedisClient> {
+  const { createClient } = await import("@redis/client");
+  // node-redis' generic client types do not fit exactOptionalPropertyTypes;
+  // the broker names the few methods it calls.
+  return createClient as unknown as CreateRedisClient;
 }

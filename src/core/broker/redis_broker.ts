@@ -15,8 +15,9 @@
  * | `P:instances`       | zset    | live instance ids, scored by expiry (Redis' clock)          |
  * | `P:presence:ID`     | hash    | `c` connections, `j` wsecho.v1 connections, `r:ROOM` members |
  *
- * The client library is passed in ({@linkcode RedisBrokerOptions.createClient})
- * so that it is loaded only when a broker URL is given.
+ * The client library is loaded through {@linkcode RedisBrokerOptions.loadClient}
+ * on the first connection attempt, so that it is loaded only when a broker
+ * URL is given, and a failure to load it is one more reason to be `down`.
  *
  * @module
  */
@@ -127,8 +128,8 @@ export type CreateRedisClient = (options: RedisClientOptions) => RedisClient;
 
 /** Options of {@linkcode RedisBroker}. */
 export interface RedisBrokerOptions {
-  /** `createClient` of `@redis/client`. */
-  createClient: CreateRedisClient;
+  /** Loads `createClient` of `@redis/client`. */
+  loadClient: () => Promise<CreateRedisClient>;
   /**
    * Prefix of every key and channel, so several clusters can share one Redis.
    *
@@ -184,7 +185,8 @@ export class RedisBroker implements Broker {
   /** Counters for `/metrics`. */
   readonly stats: BrokerStats = createBrokerStats();
   readonly #href: string;
-  readonly #createClient: CreateRedisClient;
+  readonly #loadClient: () => Promise<CreateRedisClient>;
+  #createClient: CreateRedisClient | undefined;
   readonly #ttlMs: number;
   readonly #log: (line: string) => void;
   readonly #channelAll: string;
@@ -230,7 +232,7 @@ export class RedisBroker implements Broker {
    */
   constructor(url: BrokerUrl, instance: string, options: RedisBrokerOptions) {
     const {
-      createClient,
+      loadClient,
       prefix = DEFAULT_BROKER_PREFIX,
       ttlMs = DEFAULT_PRESENCE_TTL_MS,
       log = () => {},
@@ -238,7 +240,7 @@ export class RedisBroker implements Broker {
     this.url = url.redacted;
     this.#href = url.href;
     this.instance = instance;
-    this.#createClient = createClient;
+    this.#loadClient = loadClient;
     this.#ttlMs = ttlMs;
     this.#log = log;
     this.#channelAll = `${prefix}:all`;
@@ -382,6 +384,13 @@ export class RedisBroker implements Broker {
   #connect(): void {
     if (this.#closed) return;
     const generation = ++this.#generation;
+    if (this.#createClient === undefined) {
+      this.#loadClient().then((createClient) => {
+        this.#createClient = createClient;
+        if (generation === this.#generation) this.#connect();
+      }, (error) => this.#lost(generation, error));
+      return;
+    }
     const options: RedisClientOptions = {
       url: this.#href,
       // The supervisor reconnects: a lost client is dropped whole, and a
