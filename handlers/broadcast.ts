@@ -6,7 +6,6 @@
  */
 import {
   type Envelope,
-  JSON_PROTOCOL,
   type MessageHandler,
   ProtocolError,
   readRequired,
@@ -35,43 +34,42 @@ export interface RoomMessage {
   data: unknown;
 }
 
-/** The `broadcast` kind: replies `{type: "sent", id, delivered}`. */
+/**
+ * The `broadcast` kind: replies `{type: "sent", id, delivered}`, and in a
+ * cluster `{type: "sent", id, delivered, instances}`, plus `lost: true` when
+ * the broker is down and no other instance got it.
+ */
 export const BROADCAST_HANDLER: MessageHandler<BroadcastRequest> = {
   parse(envelope) {
     if (envelope.room !== undefined) readRoom(envelope);
     readRequired(envelope, "data");
     return envelope as BroadcastRequest;
   },
-  handle({ room, data }, { connection, state, send }) {
+  handle({ room, data }, { connection, state }) {
     const message: RoomMessage = {
       type: "message",
       room: room ?? null,
       from: connection.id,
       data,
     };
-    // Serialised once, however many members there are.
-    const text = JSON.stringify(message);
-    let delivered = 0;
-    if (room === undefined) {
-      for (const target of state.registry.values()) {
-        if (
-          target !== connection && target.protocol === JSON_PROTOCOL &&
-          send(target, text)
-        ) {
-          delivered++;
-        }
-      }
-    } else {
-      if (!connection.rooms.has(room)) {
-        throw new ProtocolError(
-          "not_in_room",
-          `Cannot broadcast to "${room}": join it first`,
-        );
-      }
-      for (const target of state.rooms.members(room)) {
-        if (target !== connection && send(target, text)) delivered++;
-      }
+    if (room !== undefined && !connection.rooms.has(room)) {
+      throw new ProtocolError(
+        "not_in_room",
+        `Cannot broadcast to "${room}": join it first`,
+      );
     }
-    return { type: "sent", delivered };
+    // Serialised once, however many members there are, on every instance.
+    const text = JSON.stringify(message);
+    const { cluster } = state;
+    const result = cluster.broadcast(room ?? null, text, connection);
+    if (cluster.broker.url === "") {
+      return { type: "sent", delivered: result.delivered };
+    }
+    return {
+      type: "sent",
+      delivered: result.delivered,
+      instances: result.instances,
+      ...(result.lost ? { lost: true } : {}),
+    };
   },
 };

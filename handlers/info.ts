@@ -25,8 +25,8 @@ export const INFO_HANDLER: MessageHandler<InfoRequest> = {
       version: VERSION,
       instance: state.instance,
       uptime_s: uptimeSeconds(state),
-      connections: state.registry.size,
-      rooms: state.rooms.size,
+      connections: state.cluster.connections(state.registry.size),
+      rooms: state.cluster.rooms(state.rooms.names()),
       connection: { id: connection.id, rooms: [...connection.rooms] },
     };
   },

@@ -38,6 +38,11 @@ export const JOIN_HANDLER: MessageHandler<JoinRequest> = {
         `Cannot join "${room}": a room holds at most ${state.config.maxRoomMembers} members`,
       );
     }
-    return { type: "joined", room, members: state.rooms.members(room).size };
+    const local = state.rooms.members(room).size;
+    return {
+      type: "joined",
+      room,
+      members: state.cluster.members(room, local),
+    };
   },
 };

@@ -31,6 +31,7 @@ export const LEAVE_HANDLER: MessageHandler<LeaveRequest> = {
         `Cannot leave "${room}": not a member`,
       );
     }
-    return { type: "left", room, members: state.rooms.members(room).size };
+    const local = state.rooms.members(room).size;
+    return { type: "left", room, members: state.cluster.members(room, local) };
   },
 };

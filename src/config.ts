@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { NAME, VERSION } from "./version.ts";
 import { MAX_MEMBERS_PER_ROOM, MAX_ROOMS_PER_CONNECTION } from "./limits.ts";
+import { parseBrokerUrl } from "./config/broker_url.ts";
 
 /** The server configuration after parsing and validation. */
 export interface Config {
@@ -44,6 +45,14 @@ export interface Config {
   key: string;
   /** Serve Prometheus metrics at `/metrics`. */
   metrics: boolean;
+  /** `redis://…` or `rediss://…` joining a cluster; `""`: rooms in this process only. */
+  broker: string;
+  /** Key and channel prefix on the broker, so several clusters can share one Redis. */
+  brokerPrefix: string;
+  /** Seconds a dead instance's presence outlives its last heartbeat. */
+  brokerTtl: number;
+  /** Listen with `SO_REUSEPORT` so several processes share the port (Linux). */
+  reusePort: boolean;
 }
 
 /** What the command line asked for: run a server, or print help or the version. */
@@ -106,6 +115,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   cert: "",
   key: "",
   metrics: true,
+  broker: "",
+  brokerPrefix: "wsecho",
+  brokerTtl: 15,
+  reusePort: false,
 });
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -255,6 +268,41 @@ const OPTIONS: readonly OptionSpec[] = [
     kind: "boolean",
     help: "serve Prometheus metrics at /metrics (--no-metrics: off)",
   },
+  {
+    key: "broker",
+    flag: "broker",
+    env: ["WSECHO_BROKER"],
+    kind: "string",
+    value: "URL",
+    help:
+      "join a cluster: redis://[user:password@]host[:port][/db] or rediss://…",
+  },
+  {
+    key: "brokerPrefix",
+    flag: "broker-prefix",
+    env: ["WSECHO_BROKER_PREFIX"],
+    kind: "string",
+    value: "PREFIX",
+    help: "key and channel prefix on the broker (one per cluster)",
+  },
+  {
+    key: "brokerTtl",
+    flag: "broker-ttl",
+    env: ["WSECHO_BROKER_TTL"],
+    kind: "integer",
+    min: 1,
+    max: 30,
+    value: "SECONDS",
+    help: "a dead instance's members vanish this long after its last heartbeat",
+  },
+  {
+    key: "reusePort",
+    flag: "reuse-port",
+    env: ["WSECHO_REUSE_PORT"],
+    kind: "boolean",
+    help:
+      "share the port with other wsecho processes (SO_REUSEPORT, Linux only)",
+  },
 ];
 
 /** Every environment variable the server may read, for `--allow-env`. */
@@ -318,6 +366,7 @@ export function parseCommand(
   if ((config.cert === "") !== (config.key === "")) {
     throw new UsageError("--cert and --key must be given together");
   }
+  validateBroker(config);
   return { kind: "serve", config };
 }
 
@@ -423,6 +472,26 @@ function assign(
       }
       target[option.key] = value;
     }
+  }
+}
+
+/** Prefixes the broker accepts: they become part of Redis key and channel names. */
+const BROKER_PREFIX = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function validateBroker(config: Config): void {
+  if (config.broker !== "") {
+    try {
+      parseBrokerUrl(config.broker);
+    } catch (error) {
+      throw new UsageError(
+        `Invalid value for --broker: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (!BROKER_PREFIX.test(config.brokerPrefix)) {
+    throw new UsageError(
+      `Invalid value for --broker-prefix: "${config.brokerPrefix}" must be 1 to 64 of A-Z a-z 0-9 . _ : -`,
+    );
   }
 }
 

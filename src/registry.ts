@@ -10,6 +10,14 @@ export class Registry {
   #connections = new Map<string, Connection>();
   #perIp = new Map<string, number>();
   #emptied: PromiseWithResolvers<void> | undefined;
+  #json = 0;
+  /** Called after every add and delete, for the cluster's connection counts. */
+  onChange: (() => void) | undefined;
+
+  /** Open `wsecho.v1` connections. */
+  get jsonSize(): number {
+    return this.#json;
+  }
 
   /** Open connections. */
   get size(): number {
@@ -35,6 +43,8 @@ export class Registry {
     if (this.#connections.has(connection.id)) return;
     this.#connections.set(connection.id, connection);
     this.#perIp.set(connection.ip, this.countFor(connection.ip) + 1);
+    if (connection.protocol !== "") this.#json++;
+    this.onChange?.();
   }
 
   /**
@@ -48,6 +58,8 @@ export class Registry {
     const left = this.countFor(connection.ip) - 1;
     if (left > 0) this.#perIp.set(connection.ip, left);
     else this.#perIp.delete(connection.ip);
+    if (connection.protocol !== "") this.#json--;
+    this.onChange?.();
     if (this.#connections.size === 0) {
       this.#emptied?.resolve();
       this.#emptied = undefined;

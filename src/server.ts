@@ -87,6 +87,9 @@ export function createServer(options: ServerOptions = {}): WsechoServer {
   const httpServer = Deno.serve({
     port: config.port,
     hostname: config.hostname,
+    // SO_REUSEPORT: Linux spreads connections over the processes sharing
+    // the port; other platforms ignore it. Needs --unstable-net on Deno 2.9.
+    ...(config.reusePort ? { reusePort: true } : {}),
     ...(config.cert !== "" ? { cert: config.cert, key: config.key } : {}),
     onListen: (addr) => onListen(addr as Deno.NetAddr),
     onError: (error) => {
@@ -94,6 +97,8 @@ export function createServer(options: ServerOptions = {}): WsechoServer {
       return new Response("Internal server error\n", { status: 500 });
     },
   }, createApp(state));
+  // Only once listening: a server that cannot listen joins no cluster.
+  state.cluster.start();
 
   let stopping: Promise<void> | undefined;
   function shutdown(): Promise<void> {
@@ -132,5 +137,7 @@ async function drain(
   );
   await Promise.race([state.registry.empty(), grace]);
   clearTimeout(timer);
+  // Withdraws this instance's presence at once instead of after the TTL.
+  await state.cluster.close();
   await httpServer.shutdown();
 }

@@ -10,6 +10,11 @@ import { Registry } from "./registry.ts";
 import { Rooms } from "./rooms.ts";
 import { newConnectionId } from "./connection.ts";
 import type { MessageHandler } from "../handlers/messages.ts";
+import type { Connection } from "./connection.ts";
+import { Cluster } from "./core/cluster.ts";
+import { createBroker } from "./core/broker/create_broker.ts";
+import { deliver } from "./delivery.ts";
+import { utf8Length } from "./metrics.ts";
 
 /** The shared state of one running server. */
 export interface ServerState {
@@ -19,6 +24,8 @@ export interface ServerState {
   readonly registry: Registry;
   /** `wsecho.v1` rooms. */
   readonly rooms: Rooms;
+  /** The cluster this server's rooms belong to: just itself without `--broker`. */
+  readonly cluster: Cluster<Connection>;
   /** Counters for `/metrics`. */
   readonly metrics: Metrics;
   /** Random id of this server process, to tell instances apart behind a balancer. */
@@ -46,20 +53,46 @@ export function createState(
   log: (line: string) => void,
   handlers: Readonly<Record<string, MessageHandler>>,
 ): ServerState {
-  return {
+  const instance = newConnectionId();
+  const broker = createBroker(instance, {
+    url: config.broker,
+    prefix: config.brokerPrefix,
+    ttlMs: config.brokerTtl * 1000,
+    log,
+  });
+  const registry = new Registry();
+  // The closures below run only after `state` exists: on joins, opens and
+  // broadcasts, never while it is being built.
+  const cluster = new Cluster<Connection>(broker, {
+    roomMembers: (room) => rooms.members(room),
+    *jsonConnections() {
+      for (const target of registry.values()) {
+        if (target.protocol !== "") yield target;
+      }
+    },
+    send: (target, frame, size) => deliver(state, target, frame, size),
+    measure: utf8Length,
+  });
+  const rooms = new Rooms({
+    maxRoomsPerConnection: config.maxRoomsPerConnection,
+    maxRoomMembers: config.maxRoomMembers,
+    onChange: (room, members) => cluster.roomChanged(room, members),
+  });
+  registry.onChange = () =>
+    cluster.connectionsChanged(registry.size, registry.jsonSize);
+  const state: ServerState = {
     config,
-    registry: new Registry(),
-    rooms: new Rooms({
-      maxRoomsPerConnection: config.maxRoomsPerConnection,
-      maxRoomMembers: config.maxRoomMembers,
-    }),
+    registry,
+    rooms,
+    cluster,
     handlers,
     metrics: createMetrics(),
-    instance: newConnectionId(),
+    instance,
     startedAt: Date.now(),
     draining: false,
     log,
   };
+  return state;
 }
 
 /**

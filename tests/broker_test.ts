@@ -5,8 +5,8 @@ import {
   encodePayload,
   LATENCY_BUCKETS_MS,
   observe,
-  parseBrokerUrl,
 } from "../src/core/broker/broker.ts";
+import { parseBrokerUrl } from "../src/config/broker_url.ts";
 
 Deno.test("parseBrokerUrl() accepts redis:// and rediss:// URLs and hides the password", () => {
   for (

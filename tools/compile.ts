@@ -150,6 +150,8 @@ export function compileArgs(target: Target, output: string): string[] {
     // The "server" permission set, through the config's "compile" section.
     "-P",
     "--no-prompt",
+    // Deno.serve's reusePort (--reuse-port) is unstable on Deno 2.9.
+    "--unstable-net",
     // Test-only npm packages in the lockfile stay out of the executable.
     "--exclude-unused-npm",
     "--target",

@@ -37,9 +37,17 @@ export interface ClusterHost<T> {
    *
    * @param target The connection.
    * @param frame The frame.
+   * @param size The frame's size in UTF-8 bytes, from {@linkcode ClusterHost.measure}.
    * @returns `true` when it was queued.
    */
-  send(target: T, frame: string): boolean;
+  send(target: T, frame: string, size: number): boolean;
+  /**
+   * Measures a frame once for all its deliveries.
+   *
+   * @param frame The frame.
+   * @returns Its size in UTF-8 bytes.
+   */
+  measure(frame: string): number;
   /**
    * Called when the broker's status changes.
    *
@@ -119,11 +127,14 @@ export class Cluster<T> {
    */
   broadcast(room: string | null, frame: string, sender: T): BroadcastResult {
     let delivered = 0;
+    const size = this.#host.measure(frame);
     const targets = room === null
       ? this.#host.jsonConnections()
       : this.#host.roomMembers(room);
     for (const target of targets) {
-      if (target !== sender && this.#host.send(target, frame)) delivered++;
+      if (target !== sender && this.#host.send(target, frame, size)) {
+        delivered++;
+      }
     }
     const published = this.broker.publish(room, frame);
     let instances = 0;
@@ -189,6 +200,7 @@ export class Cluster<T> {
     const targets = message.room === null
       ? this.#host.jsonConnections()
       : this.#host.roomMembers(message.room);
-    for (const target of targets) this.#host.send(target, message.frame);
+    const size = this.#host.measure(message.frame);
+    for (const target of targets) this.#host.send(target, message.frame, size);
   }
 }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type Broker, parseBrokerUrl } from "./broker.ts";
+import type { Broker } from "./broker.ts";
+import { parseBrokerUrl } from "../../config/broker_url.ts";
 import { MemoryBroker, type MemoryHub } from "./memory_broker.ts";
 import { type CreateRedisClient, RedisBroker } from "./redis_broker.ts";
 

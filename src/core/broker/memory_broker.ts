@@ -47,6 +47,11 @@ export class MemoryHub {
   brokers(): IterableIterator<MemoryBroker> {
     return this.#members.values();
   }
+
+  /** How many brokers are on the hub. */
+  get size(): number {
+    return this.#members.size;
+  }
 }
 
 /** Options of {@linkcode MemoryBroker}. */
@@ -167,6 +172,8 @@ export class MemoryBroker implements Broker {
    * @returns Presence by instance id.
    */
   others(): ReadonlyMap<string, InstancePresence> {
+    // Alone (the default): no allocation on every broadcast and join.
+    if (this.#hub.size <= 1) return NOBODY;
     const view = new Map<string, InstancePresence>();
     for (const other of this.#hub.brokers()) {
       if (other === this) continue;
@@ -199,3 +206,5 @@ export class MemoryBroker implements Broker {
     this.#events.message({ room, frame, origin, sentAt });
   }
 }
+
+const NOBODY: ReadonlyMap<string, InstancePresence> = new Map();

@@ -26,7 +26,6 @@ import {
   type BrokerEvents,
   type BrokerStats,
   type BrokerStatus,
-  type BrokerUrl,
   createBrokerStats,
   decodePayload,
   encodePayload,
@@ -34,6 +33,7 @@ import {
   observe,
   preciseNow,
 } from "./broker.ts";
+import type { BrokerUrl } from "../../config/broker_url.ts";
 
 /** The broker's default key and channel prefix. */
 export const DEFAULT_BROKER_PREFIX = "wsecho";
@@ -436,6 +436,10 @@ export class RedisBroker implements Broker {
     if (this.#everUp) this.stats.reconnects++;
     this.#everUp = true;
     this.#setStatus("up");
+    // Changes made while connecting were not written with the rest.
+    if (this.#dirtyRooms.size > 0 || this.#dirtyConnections) {
+      this.#scheduleFlush();
+    }
     this.#heartbeatTimer = setInterval(
       () => this.#heartbeat(),
       Math.max(100, Math.floor(this.#ttlMs / 3)),
