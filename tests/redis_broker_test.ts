@@ -298,3 +298,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "RedisBroker subscribes rooms joined while it is still connecting",
+  ignore: IGNORE_REDIS,
+  async fn() {
+    await using redis = await startRedis();
+    const a = probe("a", redis.url);
+    await up(a);
+    const b = probe("b", redis.url);
+    // Rooms arrive before, during and after the connection's first SUBSCRIBE.
+    let n = 0;
+    const joining = setInterval(() => b.broker.subscribe(`r${n++}`), 1);
+    try {
+      await up(b);
+      await settle(50);
+      clearInterval(joining);
+      await settle();
+      for (let i = 0; i < n; i++) a.broker.publish(`r${i}`, `m${i}`);
+      await until(() => b.messages.length === n, 5_000);
+      assert.deepEqual(
+        new Set(b.messages.map((m) => m.room)).size,
+        n,
+        "every room heard once",
+      );
+    } finally {
+      clearInterval(joining);
+      await Promise.all([a.broker.close(), b.broker.close()]);
+    }
+  },
+});

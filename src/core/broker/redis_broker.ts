@@ -100,7 +100,10 @@ export interface RedisClient {
     listener: RedisListener,
   ): Promise<void>;
   /** `UNSUBSCRIBE` */
-  unsubscribe(channel: string, listener: RedisListener): Promise<void>;
+  unsubscribe(
+    channels: string | string[],
+    listener: RedisListener,
+  ): Promise<void>;
   /** `EVAL` */
   eval(script: string, options: RedisEvalOptions): Promise<unknown>;
   /** Starts a MULTI transaction. */
@@ -422,9 +425,10 @@ export class RedisBroker implements Broker {
   ): Promise<void> {
     await cmd.connect();
     await sub.connect();
+    const initial = new Set(this.#subscribed);
     const channels = [
       this.#channelAll,
-      ...[...this.#subscribed].map((room) => this.#roomPrefix + room),
+      ...[...initial].map((room) => this.#roomPrefix + room),
     ];
     await sub.subscribe(channels, this.#onMessage);
     await sub.subscribe(this.#channelPresence, this.#onPresence);
@@ -436,6 +440,23 @@ export class RedisBroker implements Broker {
     if (this.#everUp) this.stats.reconnects++;
     this.#everUp = true;
     this.#setStatus("up");
+    // Rooms joined or left while connecting were not in the first SUBSCRIBE.
+    const joined = [...this.#subscribed].filter((room) => !initial.has(room));
+    const left = [...initial].filter((room) => !this.#subscribed.has(room));
+    if (joined.length > 0) {
+      sub.subscribe(
+        joined.map((room) => this.#roomPrefix + room),
+        this.#onMessage,
+      )
+        .catch(() => {});
+    }
+    if (left.length > 0) {
+      sub.unsubscribe(
+        left.map((room) => this.#roomPrefix + room),
+        this.#onMessage,
+      )
+        .catch(() => {});
+    }
     // Changes made while connecting were not written with the rest.
     if (this.#dirtyRooms.size > 0 || this.#dirtyConnections) {
       this.#scheduleFlush();
