@@ -7,7 +7,16 @@
  *
  * @module
  */
-import { createBroker } from "../src/core/broker/create_broker.ts";
+// A literal specifier, unlike the server's loader, so that `deno bundle`
+// puts the client into the one file; the same pinned version (checked by
+// create_broker_test.ts).
+// deno-lint-ignore no-import-prefix
+import { createClient } from "npm:@redis/client@6.3.1";
+import { parseBrokerUrl } from "../src/config/broker_url.ts";
+import {
+  type CreateRedisClient,
+  RedisBroker,
+} from "../src/core/broker/redis_broker.ts";
 
 const url = Deno.args[0] ?? "";
 const received = Promise.withResolvers<string>();
@@ -15,8 +24,10 @@ const events = (name: string) => ({
   message: (m: { frame: string }) => received.resolve(`${name}:${m.frame}`),
   status: () => {},
 });
-const a = createBroker("a", { url });
-const b = createBroker("b", { url });
+const loadClient = () =>
+  Promise.resolve(createClient as unknown as CreateRedisClient);
+const a = new RedisBroker(parseBrokerUrl(url), "a", { loadClient });
+const b = new RedisBroker(parseBrokerUrl(url), "b", { loadClient });
 a.start(events("a"));
 b.start(events("b"));
 b.subscribe("lobby");

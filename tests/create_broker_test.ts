@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
 import { createBroker } from "../src/core/broker/create_broker.ts";
 import { MemoryBroker } from "../src/core/broker/memory_broker.ts";
+import { REDIS_CLIENT_PACKAGE } from "../src/config/constants.ts";
 import { runOnce } from "./wsecho_process.ts";
 import { IGNORE_REDIS, startRedis } from "./redis_server.ts";
 
@@ -22,6 +23,11 @@ Deno.test("createBroker() without a URL is the in-process broker", () => {
   assert.ok(broker instanceof MemoryBroker);
   assert.equal(broker.status, "up");
   assert.equal(broker.url, "");
+});
+
+Deno.test("the round-trip program uses the Redis client version the server loads", async () => {
+  const text = await Deno.readTextFile(ROUNDTRIP);
+  assert.ok(text.includes(`from "${REDIS_CLIENT_PACKAGE}"`));
 });
 
 Deno.test("createBroker() refuses a bad URL with a TypeError naming it", () => {

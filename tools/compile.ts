@@ -21,6 +21,7 @@
 import { parseArgs } from "node:util";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { REDIS_CLIENT_PACKAGE } from "../src/config/constants.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 /** Every target `deno compile --target` accepts on Deno 2.9. */
@@ -154,6 +155,10 @@ export function compileArgs(target: Target, output: string): string[] {
     "--unstable-net",
     // Test-only npm packages in the lockfile stay out of the executable.
     "--exclude-unused-npm",
+    // The Redis client is imported by a computed specifier (so that a start
+    // without --broker fetches nothing): embed it explicitly.
+    "--include",
+    REDIS_CLIENT_PACKAGE,
     "--target",
     target,
     "--output",

@@ -83,3 +83,33 @@ function redactText(value: string): string {
     return value.includes("@") ? `${value.split(":")[0]}:…` : value;
   }
 }
+
+/**
+ * Checks a `--broker` value for the option table.
+ *
+ * @param entry The URL.
+ * @returns What is wrong with it, or `undefined` when it is a broker URL.
+ */
+export function checkBrokerUrl(entry: string): string | undefined {
+  try {
+    parseBrokerUrl(entry);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Prefixes accepted: they become part of Redis key and channel names. */
+const BROKER_PREFIX_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Checks a `--broker-prefix` value.
+ *
+ * @param entry The prefix.
+ * @returns What is wrong with it, or `undefined`.
+ */
+export function checkBrokerPrefix(entry: string): string | undefined {
+  return BROKER_PREFIX_PATTERN.test(entry)
+    ? undefined
+    : `"${entry}" must be 1 to 64 of A-Z a-z 0-9 . _ : -`;
+}

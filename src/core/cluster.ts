@@ -123,17 +123,30 @@ export class Cluster<T> {
    * @param room The room, or `null` for every `wsecho.v1` connection.
    * @param frame The serialised `message` frame.
    * @param sender The sending connection, which does not get it.
+   * @param send Queues the frame to a local member (the session's own
+   * sender); without it, the host's.
    * @returns What it reached.
    */
-  broadcast(room: string | null, frame: string, sender: T): BroadcastResult {
+  broadcast(
+    room: string | null,
+    frame: string,
+    sender: T,
+    send?: (target: T, frame: string) => boolean,
+  ): BroadcastResult {
     let delivered = 0;
-    const size = this.#host.measure(frame);
     const targets = room === null
       ? this.#host.jsonConnections()
       : this.#host.roomMembers(room);
-    for (const target of targets) {
-      if (target !== sender && this.#host.send(target, frame, size)) {
-        delivered++;
+    if (send === undefined) {
+      const size = this.#host.measure(frame);
+      for (const target of targets) {
+        if (target !== sender && this.#host.send(target, frame, size)) {
+          delivered++;
+        }
+      }
+    } else {
+      for (const target of targets) {
+        if (target !== sender && send(target, frame)) delivered++;
       }
     }
     const published = this.broker.publish(room, frame);

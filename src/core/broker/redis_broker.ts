@@ -34,18 +34,24 @@ import {
   preciseNow,
 } from "./broker.ts";
 import type { BrokerUrl } from "../../config/broker_url.ts";
+import { BROKER_PREFIX } from "../../config/constants.ts";
+import {
+  BROKER_MAX_BACKOFF_MS,
+  BROKER_MAX_QUEUED_COMMANDS,
+  BROKER_TTL_S,
+} from "../../config/limits.ts";
 
 /** The broker's default key and channel prefix. */
-export const DEFAULT_BROKER_PREFIX = "wsecho";
+export const DEFAULT_BROKER_PREFIX: string = BROKER_PREFIX;
 
 /** Default presence TTL: a dead instance's members vanish within 4/3 of it. */
-export const DEFAULT_PRESENCE_TTL_MS = 15_000;
+export const DEFAULT_PRESENCE_TTL_MS: number = BROKER_TTL_S * 1000;
 
 /** Longest wait between two reconnection attempts. */
-export const MAX_BACKOFF_MS = 5_000;
+export const MAX_BACKOFF_MS: number = BROKER_MAX_BACKOFF_MS;
 
 /** Commands one client may queue before further ones fail at once. */
-export const MAX_QUEUED_COMMANDS = 10_000;
+export const MAX_QUEUED_COMMANDS: number = BROKER_MAX_QUEUED_COMMANDS;
 
 /** How long changes to local presence are gathered before one write. */
 const PRESENCE_FLUSH_MS = 10;
