@@ -4,40 +4,51 @@
  * over two instances joined by a real `redis-server`, in one run.
  *
  * ```sh
- * deno task bench:cluster            # about a minute
- * deno task bench:cluster --quick    # fewer messages
+ * deno task bench:cluster            # about two minutes
+ * deno task bench:cluster --quick    # fewer messages, shorter phases
+ * deno task bench:cluster --workers=2 # the members in two client threads
  * ```
  *
  * Figures, for each set-up:
  * - flood: 1,000 broadcasts, at most 8 in flight (a broadcast is done when
  *   every member has it): deliveries per second;
  * - latency at fixed rates (10 and 50 msg/s to the 1,000 members, 1,000 msg/s
- *   to 10 members): send → member latency p50/p99 over the remote members
- *   (in the cluster, those on the other instance; on one instance, all).
+ *   to 10 members): send → member latency p50/p99 over the remote members (in
+ *   the cluster, those on the other instance; on one instance, all).
  *
- * The members, the sender and the clock all live in this one process, so
- * latencies need no clock agreement; it shares the machine's cores with the
- * servers and Redis, so the load average is printed with the figures.
+ * The members live in worker threads of this process (`_cluster_members.ts`),
+ * the sender in the main thread; latencies use `performance.timeOrigin +
+ * performance.now()`, the same clock in every thread. The machine's cores are
+ * shared by the servers, Redis and these threads, so the load average is
+ * printed with the figures.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { SampleBuffer } from "./_stats.ts";
+import type { MemberCommand, MemberReport } from "./_cluster_members.ts";
 import { startRedis } from "../tests/redis_server.ts";
-import {
-  JsonClient,
-  openMany,
-  requestMany,
-  startInstance,
-} from "../tests/cluster_utils.ts";
+import { JsonClient, startInstance } from "../tests/cluster_utils.ts";
 import type { WsechoProcess } from "../tests/wsecho_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean", default: false } },
+  options: {
+    quick: { type: "boolean", default: false },
+    workers: { type: "string", default: "1" },
+  },
 });
 const QUICK = values.quick;
 const MEMBERS = 1_000;
+/**
+ * Client threads holding the members. One by default: on this 2-core machine
+ * a second thread only takes CPU from the servers (measured: 0.61 instead of
+ * 1.03 for cluster / single).
+ */
+const WORKERS = Number(values.workers);
+if (![1, 2, 4, 5].includes(WORKERS)) {
+  throw new RangeError("--workers: 1, 2, 4 or 5");
+}
 const FLOOD_MESSAGES = QUICK ? 200 : 1_000;
 const WINDOW = 8;
 const RATE_SECONDS = QUICK ? 2 : 5;
@@ -51,35 +62,56 @@ const RATES: readonly (readonly [number, number])[] = [
   [50, MEMBERS],
   [1_000, 10],
 ];
+/** The longest any phase may take, so that a stuck run ends. */
+const PHASE_TIMEOUT_MS = 120_000;
 
-/** A member socket that only counts and timestamps, to keep this process light. */
-class Member {
-  readonly socket: WebSocket;
-  readonly remote: boolean;
-  received = 0;
-  constructor(
-    socket: WebSocket,
-    remote: boolean,
-    onFrame: (m: Member, text: string) => void,
-  ) {
-    this.socket = socket;
-    this.remote = remote;
-    socket.addEventListener("message", (event) => {
-      const text = String(event.data);
-      if (text.charCodeAt(9) !== 109) return; // `{"type":"m…`: a message frame
-      this.received++;
-      onFrame(this, text);
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** One worker thread and the reports it sends. */
+class Members {
+  readonly worker: Worker;
+  #waiting: ((report: MemberReport) => void)[] = [];
+  onDone: (n: number) => void = () => {};
+
+  constructor() {
+    this.worker = new Worker(
+      new URL("./_cluster_members.ts", import.meta.url),
+      {
+        type: "module",
+      },
+    );
+    this.worker.onmessage = (event: MessageEvent<MemberReport>) => {
+      const report = event.data;
+      if (report.kind === "done") this.onDone(report.n);
+      else this.#waiting.shift()?.(report);
+    };
+  }
+
+  ask(command: MemberCommand): Promise<MemberReport> {
+    const { promise, resolve, reject } = Promise.withResolvers<MemberReport>();
+    const timer = setTimeout(
+      () => reject(new Error(`worker: no answer to ${command.cmd}`)),
+      PHASE_TIMEOUT_MS,
+    );
+    this.#waiting.push((report) => {
+      clearTimeout(timer);
+      if (report.kind === "error") reject(new Error(report.message));
+      else resolve(report);
     });
+    this.worker.postMessage(command);
+    return promise;
   }
 }
 
-function field(text: string, name: string): number {
-  const at = text.indexOf(`"${name}":`);
-  return at < 0 ? NaN : parseFloat(text.slice(at + name.length + 3));
-}
-
-function now(): number {
-  return performance.now();
+interface LatencyFigure {
+  rate: number;
+  members: number;
+  p50: number;
+  p99: number;
+  samples: number;
+  lostFrames: number;
 }
 
 interface SetupResult {
@@ -87,39 +119,31 @@ interface SetupResult {
   instances: number;
   deliveriesPerSecond: number;
   floodSeconds: number;
-  latency: {
-    rate: number;
-    members: number;
-    p50: number;
-    p99: number;
-    samples: number;
-    lostFrames: number;
-  }[];
+  latency: LatencyFigure[];
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runSetup(
   name: string,
   urls: readonly string[],
   remoteFrom: number,
 ): Promise<SetupResult> {
-  // Members: index 0 is the sender's own instance; members at index ≥
-  // remoteFrom (in the cluster, those on the other instance) are "remote".
-  let onFrame: (m: Member, text: string) => void = () => {};
-  const sockets = await openMany(
-    Array.from({ length: MEMBERS }, (_, i) => urls[i % urls.length]!),
-  );
-  const members = sockets.map((client, i) =>
-    new Member(
-      client.socket,
-      i % urls.length >= remoteFrom,
-      (m, t) => onFrame(m, t),
-    )
-  );
+  // Member i is on instance i % urls.length; the sender is on instance 0.
+  // Members on an instance at index ≥ remoteFrom count as remote.
+  const workers = Array.from({ length: WORKERS }, () => new Members());
   const sender = await JsonClient.open(urls[0]!);
   try {
-    await requestMany(sockets, () => ({ type: "join", room: "bench" }));
+    const share = MEMBERS / WORKERS;
+    await Promise.all(workers.map((w, k) => {
+      const ids = Array.from({ length: share }, (_, j) => k * share + j);
+      return w.ask({
+        cmd: "open",
+        urls: ids.map((i) => urls[i % urls.length]!),
+        remote: ids.map((i) => i % urls.length >= remoteFrom),
+      });
+    }));
     await sender.request({ type: "join", room: "bench" });
-    // Every instance must see the whole room before measuring.
     const deadline = Date.now() + 20_000;
     while (
       (await sender.request({ type: "join", room: "bench" })).members !==
@@ -128,69 +152,84 @@ async function runSetup(
       if (Date.now() > deadline) {
         throw new Error(`${name}: the room did not fill`);
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
 
-    // Flood, windowed.
-    const counts = new Int32Array(FLOOD_MESSAGES);
+    // Flood, windowed: a broadcast is complete once every worker has it.
+    await Promise.all(
+      workers.map((w) => w.ask({ cmd: "flood", messages: FLOOD_MESSAGES })),
+    );
+    const doneBy = new Int32Array(FLOOD_MESSAGES);
     let completed = 0;
-    let release = () => {};
-    onFrame = (_m, text) => {
-      const n = field(text, "n");
-      if (n >= 0 && n < FLOOD_MESSAGES && ++counts[n]! === MEMBERS) {
-        completed++;
-        release();
+    let wake = () => {};
+    for (const w of workers) {
+      w.onDone = (n) => {
+        if (++doneBy[n]! === WORKERS) {
+          completed++;
+          wake();
+        }
+      };
+    }
+    const waitUntil = async (condition: () => boolean) => {
+      const limit = Date.now() + PHASE_TIMEOUT_MS;
+      while (!condition()) {
+        if (Date.now() > limit) throw new Error(`${name}: flood stalled`);
+        const { promise, resolve } = Promise.withResolvers<void>();
+        wake = resolve;
+        const timer = setTimeout(resolve, 1_000);
+        await promise;
+        clearTimeout(timer);
       }
     };
     const start = now();
     for (let n = 0; n < FLOOD_MESSAGES; n++) {
-      while (n - completed >= WINDOW) {
-        const { promise, resolve } = Promise.withResolvers<void>();
-        release = resolve;
-        const timer = setTimeout(resolve, 5_000);
-        await promise;
-        clearTimeout(timer);
-        if (now() - start > 120_000) throw new Error(`${name}: flood stalled`);
-      }
+      await waitUntil(() => n - completed < WINDOW);
       sender.send({ type: "broadcast", room: "bench", data: { n } });
     }
-    while (completed < FLOOD_MESSAGES) {
-      const { promise, resolve } = Promise.withResolvers<void>();
-      release = resolve;
-      const timer = setTimeout(resolve, 5_000);
-      await promise;
-      clearTimeout(timer);
-      if (now() - start > 120_000) throw new Error(`${name}: flood stalled`);
-    }
+    await waitUntil(() => completed === FLOOD_MESSAGES);
     const floodSeconds = (now() - start) / 1000;
     const deliveriesPerSecond = (FLOOD_MESSAGES * MEMBERS) / floodSeconds;
 
     // Fixed rates.
-    const latency: SetupResult["latency"] = [];
+    const latency: LatencyFigure[] = [];
     for (const [rate, receivers] of RATES) {
-      // The first `receivers` members stay; the rest leave the room.
-      const leaving = sockets.slice(receivers);
-      await requestMany(leaving, () => ({ type: "leave", room: "bench" }));
-      const samples = new SampleBuffer();
-      let frames = 0;
-      onFrame = (m, text) => {
-        frames++;
-        if (m.remote) samples.push((now() - field(text, "t")) * 1000);
-      };
-      await new Promise((r) => setTimeout(r, 300)); // presence settles
+      await Promise.all(
+        workers.map((w) =>
+          w.ask({ cmd: "keep", count: Math.ceil(receivers / WORKERS) })
+        ),
+      );
+      await sleep(300); // presence settles
+      await Promise.all(workers.map((w) => w.ask({ cmd: "latency" })));
       const total = rate * RATE_SECONDS;
-      const begin = now();
+      const begin = performance.now();
       for (let i = 0; i < total; i++) {
-        const due = begin + (i * 1000) / rate;
-        const wait = due - now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        const wait = begin + (i * 1000) / rate - performance.now();
+        if (wait > 1) await sleep(wait);
         sender.send({ type: "broadcast", room: "bench", data: { t: now() } });
       }
       // Stragglers: wait for every frame, 30 s at most.
       const expected = total * receivers;
-      const until = now() + 30_000;
-      while (frames < expected && now() < until) {
-        await new Promise((r) => setTimeout(r, 20));
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        const counted = await Promise.all(
+          workers.map((w) => w.ask({ cmd: "frames" })),
+        );
+        const frames = counted.reduce(
+          (sum, r) => sum + (r.kind === "frames" ? r.frames : 0),
+          0,
+        );
+        if (frames >= expected) break;
+        await sleep(50);
+      }
+      const reports = await Promise.all(
+        workers.map((w) => w.ask({ cmd: "rejoin" })),
+      );
+      const samples = new SampleBuffer();
+      let frames = 0;
+      for (const report of reports) {
+        if (report.kind !== "samples") continue;
+        frames += report.frames;
+        for (const sample of report.samples) samples.push(sample);
       }
       const summary = samples.summarize();
       latency.push({
@@ -199,9 +238,8 @@ async function runSetup(
         p50: summary.p50,
         p99: summary.p99,
         samples: summary.count,
-        lostFrames: total * receivers - frames,
+        lostFrames: expected - frames,
       });
-      await requestMany(leaving, () => ({ type: "join", room: "bench" }));
     }
     return {
       name,
@@ -211,9 +249,9 @@ async function runSetup(
       latency,
     };
   } finally {
-    onFrame = () => {};
-    await Promise.all([...sockets.map((c) => c.close()), sender.close()]);
-    void members;
+    await Promise.allSettled(workers.map((w) => w.ask({ cmd: "close" })));
+    for (const w of workers) w.worker.terminate();
+    await sender.close();
   }
 }
 
@@ -226,10 +264,11 @@ async function loadAverage(): Promise<string> {
   }
 }
 
+const SERVER_ARGS = ["--max-buffered", "64MiB"];
 const results: SetupResult[] = [];
 const loadBefore = await loadAverage();
 {
-  const single = await startInstance("", { args: ["--max-buffered", "64MiB"] });
+  const single = await startInstance("", { args: SERVER_ARGS });
   try {
     results.push(await runSetup("1 instance, no broker", [single.ws], 0));
   } finally {
@@ -241,9 +280,7 @@ const loadBefore = await loadAverage();
   const instances: WsechoProcess[] = [];
   try {
     for (let i = 0; i < 2; i++) {
-      instances.push(
-        await startInstance(redis.url, { args: ["--max-buffered", "64MiB"] }),
-      );
+      instances.push(await startInstance(redis.url, { args: SERVER_ARGS }));
     }
     results.push(
       await runSetup("2 instances + redis", instances.map((i) => i.ws), 1),
@@ -254,18 +291,20 @@ const loadBefore = await loadAverage();
 }
 const loadAfter = await loadAverage();
 
-const single = results[0]!;
-const cluster = results[1]!;
+const [single, cluster] = results as [SetupResult, SetupResult];
+const format = (n: number) => Math.round(n).toLocaleString("en-US");
 const lines = [
   `cluster bench (${
     QUICK ? "quick" : "full"
-  }): 1 sender → ${MEMBERS} members; load average before ${loadBefore}, after ${loadAfter}; ${navigator.hardwareConcurrency} CPUs shared by servers, redis and this generator`,
+  }): 1 sender → ${MEMBERS} members in ${WORKERS} client threads; ` +
+  `load average before ${loadBefore}, after ${loadAfter}; ` +
+  `${navigator.hardwareConcurrency} CPUs shared by the servers, redis and the clients`,
   "",
   "| figure | 1 instance | 2 instances + redis | cluster / single |",
   "| --- | ---: | ---: | ---: |",
   `| deliveries/s (flood, ${WINDOW} in flight) | ${
-    Math.round(single.deliveriesPerSecond).toLocaleString("en-US")
-  } | ${Math.round(cluster.deliveriesPerSecond).toLocaleString("en-US")} | ${
+    format(single.deliveriesPerSecond)
+  } | ${format(cluster.deliveriesPerSecond)} | ${
     (cluster.deliveriesPerSecond / single.deliveriesPerSecond).toFixed(2)
   } |`,
 ];
@@ -273,12 +312,10 @@ for (let i = 0; i < single.latency.length; i++) {
   const s = single.latency[i]!;
   const c = cluster.latency[i]!;
   lines.push(
-    `| send → ${
-      i === 0 ? "member" : "member"
-    } p50 / p99 (µs), ${s.rate} msg/s → ${s.members} members | ${
-      Math.round(s.p50)
-    } / ${Math.round(s.p99)} | ${Math.round(c.p50)} / ${
-      Math.round(c.p99)
+    `| send → member p50 / p99 (µs), ${s.rate} msg/s → ${s.members} members | ${
+      format(s.p50)
+    } / ${format(s.p99)} | ${format(c.p50)} / ${
+      format(c.p99)
     } (remote members) | ${(c.p99 / s.p99).toFixed(2)} (p99) |`,
   );
 }
