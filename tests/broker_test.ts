@@ -7,6 +7,7 @@ import {
   observe,
 } from "../src/core/broker/broker.ts";
 import { parseBrokerUrl } from "../src/config/broker_url.ts";
+import { validateConfig } from "../src/config/validate_config.ts";
 
 Deno.test("parseBrokerUrl() accepts redis:// and rediss:// URLs and hides the password", () => {
   for (
@@ -77,4 +78,29 @@ Deno.test("observe() fills cumulative buckets", () => {
   assert.equal(latency.buckets[0], 0); // ≤ 0.25
   assert.equal(latency.buckets[1], 1); // ≤ 0.5
   assert.equal(latency.buckets.at(-1), 2); // ≤ 1000
+});
+
+Deno.test("validateConfig() checks broker options against the option table, as createServer() does", () => {
+  assert.throws(
+    () => validateConfig({ broker: "http://127.0.0.1:6379" }),
+    (error: Error) =>
+      error instanceof RangeError && error.message.includes('"broker"') &&
+      error.message.includes("http://127.0.0.1:6379"),
+  );
+  assert.throws(
+    () => validateConfig({ brokerPrefix: "a b" }),
+    (error: Error) => error instanceof RangeError,
+  );
+  assert.throws(
+    () => validateConfig({ brokerTtl: 31 }),
+    (error: Error) => error instanceof RangeError,
+  );
+  const config = validateConfig({
+    broker: "rediss://h:6380/1",
+    reusePort: true,
+  });
+  assert.equal(config.broker, "rediss://h:6380/1");
+  assert.equal(config.brokerPrefix, "wsecho");
+  assert.equal(config.brokerTtl, 15);
+  assert.equal(config.reusePort, true);
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createServer } from "../mod.ts";
 import { freePort, runOnce, type WsechoProcess } from "./wsecho_process.ts";
 import { IGNORE_REDIS, type RedisServer, startRedis } from "./redis_server.ts";
 import {
@@ -453,6 +454,26 @@ Deno.test({
         "2 members",
       );
       await assertFanOut(clients[0]!, clients, "p", 3, 1);
+      const received = await metric(
+        instances[1]!,
+        "wsecho_broker_received_total",
+      );
+      assert.equal(received, 3);
+      assert.equal(
+        await metric(instances[1]!, "wsecho_broker_latency_seconds_count"),
+        received,
+      );
+      assert.equal(
+        await metric(
+          instances[1]!,
+          'wsecho_broker_latency_seconds_bucket{le="+Inf"}',
+        ),
+        received,
+      );
+      assert.equal(
+        await metric(instances[0]!, "wsecho_broker_published_total"),
+        3,
+      );
     } finally {
       await stopAll(clients, instances);
     }
@@ -525,4 +546,47 @@ Deno.test("wsecho --reuse-port without --unstable-net says so in one line and ex
     /^Cannot listen on 127\.0\.0\.1:0: --reuse-port needs Deno's --unstable-net flag/,
   );
   assert.equal(run.stderr.trimEnd().split("\n").length, 1);
+});
+
+Deno.test({
+  name:
+    "createServer({ broker }) in-process joins a cluster with a process instance and cleans up every resource on shutdown",
+  ignore,
+  async fn() {
+    await using redis = await startRedis();
+    const [remote] = await startCluster(redis, 1);
+    const controller = new AbortController();
+    const server = createServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      broker: redis.url,
+      brokerTtl: 2,
+      signal: controller.signal,
+    });
+    const clients: JsonClient[] = [];
+    try {
+      await eventually(
+        () => server.state.cluster.broker.status === "up",
+        "the in-process broker up",
+      );
+      const local = await JsonClient.open(
+        `ws://127.0.0.1:${server.addr.port}/ws`,
+      );
+      const far = await JsonClient.open(remote!.ws);
+      clients.push(local, far);
+      await far.request({ type: "join", room: "lib" });
+      await local.request({ type: "join", room: "lib" });
+      await eventually(
+        async () =>
+          (await local.request({ type: "join", room: "lib" })).members === 2,
+        "2 members across",
+      );
+      await assertFanOut(local, clients, "lib", 2, 1);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      controller.abort();
+      await server.finished;
+      await remote!.stop();
+    }
+  },
 });

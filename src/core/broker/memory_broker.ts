@@ -117,6 +117,7 @@ export class MemoryBroker implements Broker {
    */
   publish(room: string | null, frame: string): boolean {
     this.stats.published++;
+    if (this.#hub.size <= 1) return true; // alone, the default: nobody to reach
     const sentAt = preciseNow();
     for (const other of this.#hub.brokers()) {
       if (other === this) continue;
