@@ -7,10 +7,11 @@
  * deno task bench:cluster            # about two minutes
  * deno task bench:cluster --quick    # fewer messages, shorter phases
  * deno task bench:cluster --workers=2 # the members in two client threads
+ * deno task bench:cluster --window=8  # flood broadcasts in flight (32)
  * ```
  *
  * Figures, for each set-up:
- * - flood: 1,000 broadcasts, at most 8 in flight (a broadcast is done when
+ * - flood: 1,000 broadcasts, at most 32 in flight (a broadcast is done when
  *   every member has it): deliveries per second;
  * - latency at fixed rates (10 and 50 msg/s to the 1,000 members, 1,000 msg/s
  *   to 10 members): send → member latency p50/p99 over the remote members (in
@@ -36,6 +37,7 @@ const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     workers: { type: "string", default: "1" },
+    window: { type: "string", default: "32" },
   },
 });
 const QUICK = values.quick;
@@ -51,7 +53,8 @@ if (![1, 2, 5].includes(WORKERS)) {
   throw new RangeError("--workers: 1, 2 or 5");
 }
 const FLOOD_MESSAGES = QUICK ? 200 : 1_000;
-const WINDOW = 8;
+/** Flood broadcasts in flight (`--window`). */
+const WINDOW = Number(values.window);
 const RATE_SECONDS = QUICK ? 2 : 5;
 /**
  * Fixed rates, as [broadcasts per second, members]: 1,000 msg/s to all 1,000

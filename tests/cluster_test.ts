@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "../mod.ts";
+import { Cluster } from "../src/core/cluster.ts";
+import { MemoryBroker, MemoryHub } from "../src/core/broker/memory_broker.ts";
 import { freePort, runOnce, type WsechoProcess } from "./wsecho_process.ts";
 import { IGNORE_REDIS, type RedisServer, startRedis } from "./redis_server.ts";
 import {
@@ -589,4 +591,83 @@ Deno.test({
       await remote!.stop();
     }
   },
+});
+
+/** A stand-in connection for the in-process cluster tests. */
+interface Peer {
+  id: string;
+  json: boolean;
+  got: string[];
+}
+
+/** One instance over a shared MemoryHub: its rooms and connections, by hand. */
+function memoryInstance(hub: MemoryHub, id: string) {
+  const rooms = new Map<string, Set<Peer>>();
+  const peers: Peer[] = [];
+  const cluster = new Cluster<Peer>(new MemoryBroker(id, { hub }), {
+    roomMembers: (room) => rooms.get(room) ?? [],
+    jsonConnections: () => peers.filter((p) => p.json),
+    send: (target, frame) => {
+      target.got.push(frame);
+      return true;
+    },
+    measure: (frame) => frame.length,
+  });
+  cluster.start();
+  return {
+    cluster,
+    peer(json = true): Peer {
+      const peer = { id: `${id}${peers.length}`, json, got: [] };
+      peers.push(peer);
+      cluster.connectionsChanged(
+        peers.length,
+        peers.filter((p) => p.json).length,
+      );
+      return peer;
+    },
+    join(peer: Peer, room: string) {
+      const members = rooms.get(room) ?? new Set();
+      rooms.set(room, members.add(peer));
+      cluster.roomChanged(room, members.size);
+    },
+    local: (room: string) => rooms.get(room)?.size ?? 0,
+    names: () => rooms.keys(),
+  };
+}
+
+Deno.test("Cluster over an in-process hub: broadcasts reach every other member once, counts cover every instance", async () => {
+  const hub = new MemoryHub();
+  const a = memoryInstance(hub, "a");
+  const b = memoryInstance(hub, "b");
+  const [sender, near] = [a.peer(), a.peer()];
+  const [far, raw] = [b.peer(), b.peer(false)];
+  a.join(sender, "r");
+  a.join(near, "r");
+  b.join(far, "r");
+  assert.equal(a.cluster.members("r", a.local("r")), 3);
+  assert.equal(b.cluster.members("r", b.local("r")), 3);
+  assert.equal(a.cluster.connections(2), 4);
+  assert.equal(a.cluster.rooms(a.names()), 1);
+
+  assert.deepEqual(a.cluster.broadcast("r", "hello", sender), {
+    delivered: 1,
+    instances: 1,
+    lost: false,
+  });
+  assert.deepEqual(a.cluster.broadcast(null, "all", sender), {
+    delivered: 1,
+    instances: 1,
+    lost: false,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(sender.got, []);
+  assert.deepEqual(near.got, ["hello", "all"]);
+  assert.deepEqual(far.got, ["hello", "all"]);
+  assert.deepEqual(
+    raw.got,
+    [],
+    "the raw echo connection is no broadcast target",
+  );
+  await Promise.all([a.cluster.close(), b.cluster.close()]);
+  assert.equal(a.cluster.members("r", 2), 2, "alone again: local counts only");
 });
