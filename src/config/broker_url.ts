@@ -30,9 +30,9 @@ export const MAX_BROKER_DB = 15;
 export function parseBrokerUrl(value: string): BrokerUrl {
   const fail = (why: string): never => {
     throw new TypeError(
-      `Invalid broker URL "${
+      `"${
         redactText(value)
-      }": ${why}; expected redis://[user:password@]host[:port][/db] or rediss://…`,
+      }" is not a broker URL (${why}); expected redis://[user:password@]host[:port][/db] or rediss://…`,
     );
   };
   let url: URL;
