@@ -92,7 +92,7 @@ Deno.test("validateConfig() checks broker options against the option table, as c
     (error: Error) => error instanceof RangeError,
   );
   assert.throws(
-    () => validateConfig({ brokerTtl: 31 }),
+    () => validateConfig({ brokerTtl: 23 }),
     (error: Error) => error instanceof RangeError,
   );
   const config = validateConfig({

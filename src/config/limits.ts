@@ -72,8 +72,11 @@ export const MAX_CLOSE_REASON_BYTES = 123;
  */
 export const BROKER_TTL_S = 15;
 
-/** The longest `--broker-ttl`, so a dead instance's members vanish within 40 s at most. */
-export const MAX_BROKER_TTL_S = 30;
+/**
+ * The longest `--broker-ttl`: a dead instance's members vanish within 4/3 of
+ * the TTL, so within 30 s even at this setting.
+ */
+export const MAX_BROKER_TTL_S = 22;
 
 /** Longest wait between two attempts to reach the broker, in milliseconds. */
 export const BROKER_MAX_BACKOFF_MS = 5_000;
