@@ -5,16 +5,13 @@
  *
  * @module
  */
-/**
- * The histogram package, pinned. It is imported through this constant, not a
- * string literal: Deno leaves such an import out of the static module graph,
- * so `deno run main.ts` (the server) never installs it. `_hdr.ts` imports the
- * same specifier literally for `deno compile --include`.
- */
-export const HDR_SPECIFIER = "npm:hdr-histogram-js@3.0.1";
+import { HDR_HISTOGRAM_PACKAGE } from "../config/constants.ts";
 
+// Through a variable, so the server's module graph does not hold the package
+// (see HDR_HISTOGRAM_PACKAGE); the literal below is for the types only.
+const specifier: string = HDR_HISTOGRAM_PACKAGE;
 const hdr: typeof import("npm:hdr-histogram-js@3.0.1") = await import(
-  HDR_SPECIFIER
+  specifier
 );
 
 /** Percentiles of a latency histogram, in microseconds. */

@@ -59,7 +59,8 @@ export function createSessions(
   const server: KindServer = {
     instance: state.instance,
     uptimeSeconds: () => uptimeSeconds(state),
-    connections: () => registry.size,
+    // In a cluster: every instance's connections, this one's exactly.
+    connections: () => state.cluster.connections(registry.size),
     kinds: summarizeKinds(kinds.values()),
   };
   const welcomeTail = `,"protocols":${JSON.stringify(SUPPORTED_PROTOCOLS)}}`;
