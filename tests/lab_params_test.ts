@@ -75,7 +75,7 @@ Deno.test("parseLabQuery() fills in defaults", () => {
   assert.equal(p.size, 64);
   assert.equal(p.binary, false);
   assert.equal(p.closeCode, 1000);
-  assert.equal(p.closeReason, "");
+  assert.equal(p.closeReason, undefined);
   assert.equal(p.delay, 0);
   assert.equal(p.seed, undefined);
   assert.equal(p.retryAfter, undefined);
@@ -101,7 +101,7 @@ Deno.test("parseLabQuery() accepts the edges of every range", () => {
     assert.equal(params(`http://h/ws?close_code=${code}`).closeCode, code);
   }
   assert.equal(
-    params(`http://h/ws?close_reason=${"é".repeat(61)}x`).closeReason.length,
+    params(`http://h/ws?close_reason=${"é".repeat(61)}x`).closeReason?.length,
     62,
   );
   assert.equal(params("http://h/ws?status=400").status, 400);

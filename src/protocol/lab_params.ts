@@ -67,8 +67,8 @@ export interface LabParams {
   readonly closeIn: number;
   /** The code of those closes. */
   readonly closeCode: number;
-  /** The reason of those closes. */
-  readonly closeReason: string;
+  /** The reason of those closes; `undefined`: one naming what closed. */
+  readonly closeReason: string | undefined;
   /** Refuse the handshake with this HTTP status; `0`: do not. */
   readonly status: number;
   /** With `status`, the `Retry-After` header in seconds; `undefined`: none. */
@@ -144,7 +144,7 @@ const DEFAULTS = {
   closeAfter: 0,
   closeIn: 0,
   closeCode: 1000,
-  closeReason: "",
+  closeReason: undefined,
   status: 0,
   retryAfter: undefined,
   subprotocolNone: false,
@@ -248,7 +248,11 @@ export function parseLabQuery(
         DEFAULTS.closeIn,
       ),
       closeCode: read("close_code", closeCode, DEFAULTS.closeCode),
-      closeReason: read("close_reason", closeReason, DEFAULTS.closeReason),
+      closeReason: read<string | undefined>(
+        "close_reason",
+        closeReason,
+        DEFAULTS.closeReason,
+      ),
       status: read(
         "status",
         (v) => integer("status", v, 400, 599, "an HTTP status"),

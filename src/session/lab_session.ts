@@ -1,0 +1,192 @@
+/**
+ * The test lab's part of one connection: `delay` and `jitter` with order
+ * kept, `drop`, `close_after`, `close_in` and the `emit` stream. Only a
+ * connection that asked for the lab gets one; every other connection keeps
+ * the plain message path, with no per-message check.
+ *
+ * @module
+ */
+import type { LabCounters } from "../core/lab_metrics.ts";
+import { createRandom } from "../core/random.ts";
+import type { LabParams } from "../protocol/lab_params.ts";
+import { type LabStream, startStream } from "./lab_stream.ts";
+
+/** What the lab needs from its connection. */
+export interface LabPeer {
+  /**
+   * Queues a message under the slow-consumer rule.
+   *
+   * @returns `false` when it was not sent (the peer is gone or was closed).
+   */
+  send(data: string | ArrayBuffer, size: number): boolean;
+  /** Bytes queued to the peer. */
+  bufferedAmount(): number;
+  /** Closes from the server's side, so that the close frame reaches a peer still sending. */
+  close(code: number, reason: string): void;
+}
+
+/** Options of {@linkcode createLabSession}. */
+export interface LabSessionOptions {
+  /** What the connection asked for. */
+  params: LabParams;
+  /** The connection. */
+  peer: LabPeer;
+  /** Where to count what the lab does. */
+  counters: LabCounters;
+  /** Today's handling of one message: the echo, or `wsecho.v1` dispatch. */
+  act: (data: string | ArrayBuffer, size: number) => void;
+  /** Bytes that may wait for `delay` at once; past it, close 1008. */
+  maxDelayedBytes: number;
+  /** Bytes queued to the peer above which a stream pauses. */
+  highWater: number;
+}
+
+/** The lab of one connection. */
+export interface LabSession {
+  /** Takes one message that passed the size and rate checks. */
+  receive(data: string | ArrayBuffer, size: number): void;
+  /** Starts the `close_in` timer and the `emit` stream: call on open. */
+  open(): void;
+  /** Stops every timer: call when the socket closes. */
+  stop(): void;
+}
+
+interface Held {
+  data: string | ArrayBuffer;
+  size: number;
+  due: number;
+}
+
+/** Timers fire on whole milliseconds: run what is due within half of one. */
+const DUE_SLACK_MS = 0.5;
+
+/**
+ * Creates the lab of one connection.
+ *
+ * @param options The parameters, the connection and the counters.
+ * @returns The session; the connection calls its methods from its events.
+ */
+export function createLabSession(options: LabSessionOptions): LabSession {
+  const { params, peer, counters, act, maxDelayedBytes, highWater } = options;
+  const { delay, jitter, drop, closeAfter, closeCode } = params;
+  const random = createRandom(params.seed);
+  const delays = delay > 0 || jitter > 0;
+  const held: Held[] = [];
+  let head = 0;
+  let heldBytes = 0;
+  let lastDue = 0;
+  let acted = 0;
+  let closing = false;
+  let holdTimer: ReturnType<typeof setTimeout> | undefined;
+  let closeTimer: ReturnType<typeof setTimeout> | undefined;
+  let stream: LabStream | undefined;
+
+  const reason = (cause: string) => params.closeReason ?? cause;
+
+  function close(code: number, why: string): void {
+    if (closing) return;
+    closing = true;
+    stop();
+    counters.closes++;
+    peer.close(code, why);
+  }
+
+  function perform(data: string | ArrayBuffer, size: number): void {
+    act(data, size);
+    acted++;
+    if (closeAfter > 0 && acted >= closeAfter) {
+      close(closeCode, reason(`close_after=${closeAfter}`));
+    }
+  }
+
+  function release(): void {
+    holdTimer = undefined;
+    const now = performance.now();
+    while (head < held.length && !closing) {
+      const next = held[head]!;
+      if (next.due > now + DUE_SLACK_MS) break;
+      held[head++] = undefined as unknown as Held;
+      heldBytes -= next.size;
+      perform(next.data, next.size);
+    }
+    if (head === held.length) {
+      held.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > held.length) {
+      held.splice(0, head);
+      head = 0;
+    }
+    if (!closing && head < held.length) {
+      holdTimer = setTimeout(release, held[head]!.due - performance.now());
+    }
+  }
+
+  function stop(): void {
+    clearTimeout(holdTimer);
+    clearTimeout(closeTimer);
+    holdTimer = closeTimer = undefined;
+    held.length = 0;
+    head = 0;
+    heldBytes = 0;
+    stream?.stop();
+  }
+
+  return {
+    receive(data, size) {
+      if (closing) return;
+      if (drop > 0 && random() < drop) {
+        counters.dropped++;
+        return;
+      }
+      if (!delays) return perform(data, size);
+      if (heldBytes + size > maxDelayedBytes) {
+        counters.delayOverflows++;
+        return close(
+          1008,
+          `delay buffer full: the limit is ${maxDelayedBytes} bytes`,
+        );
+      }
+      counters.delayed++;
+      // Never before the previous one: order is kept whatever the jitter.
+      const due = Math.max(
+        performance.now() + delay + (jitter > 0 ? random() * jitter : 0),
+        lastDue,
+      );
+      lastDue = due;
+      held.push({ data, size, due });
+      heldBytes += size;
+      if (holdTimer === undefined) {
+        holdTimer = setTimeout(release, due - performance.now());
+      }
+    },
+    open() {
+      if (params.closeIn > 0) {
+        closeTimer = setTimeout(
+          () => close(closeCode, reason(`close_in=${params.closeIn}`)),
+          params.closeIn,
+        );
+      }
+      if (params.emit > 0) {
+        stream = startStream({
+          send(data, size) {
+            if (!peer.send(data, size)) return false;
+            counters.emitted++;
+            return true;
+          },
+          bufferedAmount: peer.bufferedAmount,
+        }, {
+          count: params.emit,
+          rate: params.rate,
+          size: params.size,
+          binary: params.binary,
+          highWater,
+          onPause: () => counters.streamPauses++,
+        });
+      }
+    },
+    stop() {
+      closing = true;
+      stop();
+    },
+  };
+}
