@@ -17,11 +17,21 @@ import { selectProtocol } from "../src/subprotocol.ts";
 import { NAME, VERSION } from "../src/version.ts";
 import { dispatchMessage } from "./dispatch.ts";
 import {
+  formatLabParams,
+  type LabParams,
+  parseLabQuery,
+} from "../src/protocol/lab_params.ts";
+import { createLabSession } from "../src/session/lab_session.ts";
+import { closeWhenQuiet } from "../src/session/quiet_close.ts";
+import {
   errorMessage,
   JSON_PROTOCOL,
   type MessageContext,
   type ServerMessage,
 } from "./messages.ts";
+
+/** Bytes queued to a peer above which a lab stream pauses (or half `--max-buffered`). */
+const LAB_STREAM_HIGH_WATER = 1024 * 1024;
 
 /** Subprotocols the server speaks, in order of preference; adding one is one entry. */
 export const SUPPORTED_PROTOCOLS: readonly string[] = [JSON_PROTOCOL];
@@ -82,6 +92,23 @@ export function createWebSocketHandler(
         ),
       );
     }
+    const lab = parseLabQuery(request.url, {
+      enabled: config.lab,
+      maxEmitRate: config.maxEmitRate,
+      maxMessageSize: config.maxMessageSize,
+    });
+    if (!lab.ok) return text(lab.status, `${lab.message}\n`);
+    const labParams = lab.params;
+    if (labParams !== undefined && labParams.status !== 0) {
+      metrics.lab.refusals++;
+      return text(
+        labParams.status,
+        `Refused by the test lab, as asked: status=${labParams.status}\n`,
+        labParams.retryAfter === undefined
+          ? {}
+          : { "retry-after": String(labParams.retryAfter) },
+      );
+    }
     const ip = info.remoteAddr.hostname;
     if (config.maxConnections > 0 && registry.size >= config.maxConnections) {
       return refuse(
@@ -107,7 +134,8 @@ export function createWebSocketHandler(
       );
     }
 
-    const protocol = selectProtocol(
+    // subprotocol=none: complete the handshake choosing none of the offered.
+    const protocol = labParams?.subprotocolNone ? "" : selectProtocol(
       headers.get("sec-websocket-protocol"),
       SUPPORTED_PROTOCOLS,
     ) as Protocol;
@@ -145,6 +173,7 @@ export function createWebSocketHandler(
       state,
       connection,
       config.welcome && !welcomeDeclined(request.url),
+      labParams,
     );
     return upgrade.response;
   };
@@ -155,6 +184,7 @@ function attach(
   state: ServerState,
   connection: Connection,
   welcome: boolean,
+  labParams: LabParams | undefined,
 ): void {
   const { socket, counters } = connection;
   const { config, metrics, log, handlers } = state;
@@ -185,8 +215,8 @@ function attach(
     deliver(state, connection, text, utf8Length(text));
   }
 
-  function onMessage(event: MessageEvent<string | ArrayBuffer>): void {
-    const data = event.data;
+  /** Counts and checks one message: its size in bytes, or -1 when refused. */
+  function admitMessage(data: string | ArrayBuffer): number {
     const size = typeof data === "string" ? utf8Length(data) : data.byteLength;
     connection.messagesIn++;
     counters.messagesIn++;
@@ -199,15 +229,53 @@ function attach(
         CLOSE.MESSAGE_TOO_BIG,
         `message too big: the limit is ${maxMessageSize} bytes`,
       );
-      return;
+      return -1;
     }
-    if (maxMessagesPerSecond > 0 && !admit()) return;
+    if (maxMessagesPerSecond > 0 && !admit()) return -1;
+    return size;
+  }
+
+  /** Today's answer to one message: the echo, or `wsecho.v1` dispatch. */
+  function answer(data: string | ArrayBuffer, size: number): void {
     if (json && typeof data === "string") {
       const result = dispatchMessage(data, handlers, context);
       if (result !== undefined) reply(result);
     } else {
       deliver(state, connection, data, size);
     }
+  }
+
+  function onMessage(event: MessageEvent<string | ArrayBuffer>): void {
+    const size = admitMessage(event.data);
+    if (size >= 0) answer(event.data, size);
+  }
+
+  // The lab's listener is chosen here, once: a connection without lab
+  // parameters never pays a per-message check for it.
+  const lab = labParams === undefined ? undefined : createLabSession({
+    params: labParams,
+    peer: {
+      send: (data, size) => deliver(state, connection, data, size),
+      bufferedAmount: () => socket.bufferedAmount,
+      close(code, reason) {
+        closeWhenQuiet(socket, code, reason);
+        release(state, connection, code, reason);
+      },
+    },
+    counters: metrics.lab,
+    act: answer,
+    maxDelayedBytes: config.maxDelayed,
+    highWater: Math.min(LAB_STREAM_HIGH_WATER, config.maxBuffered / 2),
+  });
+  if (labParams !== undefined) {
+    for (const name of labParams.names) {
+      increment(metrics.lab.connections, name);
+    }
+  }
+
+  function onLabMessage(event: MessageEvent<string | ArrayBuffer>): void {
+    const size = admitMessage(event.data);
+    if (size >= 0) lab!.receive(event.data, size);
   }
 
   /** Applies the rate limit; only called when one is set. */
@@ -239,8 +307,9 @@ function attach(
     log(
       `open ${connection.id} ${connection.ip}${
         json ? ` protocol=${connection.protocol}` : ""
-      }`,
+      }${labParams === undefined ? "" : ` lab=${formatLabParams(labParams)}`}`,
     );
+    lab?.open();
     if (!welcome) return;
     const text = JSON.stringify({
       type: "welcome",
@@ -252,7 +321,11 @@ function attach(
     });
     deliver(state, connection, text, text.length);
   });
-  socket.addEventListener("message", onMessage);
+  socket.addEventListener("message", lab ? onLabMessage : onMessage);
+  if (lab) {
+    socket.addEventListener("close", () => lab.stop());
+    socket.addEventListener("error", () => lab.stop());
+  }
   socket.addEventListener(
     "close",
     (event) => release(state, connection, event.code, event.reason),

@@ -8,7 +8,12 @@
  */
 import { parseArgs } from "node:util";
 import { NAME, VERSION } from "./version.ts";
-import { MAX_MEMBERS_PER_ROOM, MAX_ROOMS_PER_CONNECTION } from "./limits.ts";
+import {
+  DEFAULT_MAX_DELAYED,
+  DEFAULT_MAX_EMIT_RATE,
+  MAX_MEMBERS_PER_ROOM,
+  MAX_ROOMS_PER_CONNECTION,
+} from "./limits.ts";
 
 /** The server configuration after parsing and validation. */
 export interface Config {
@@ -44,6 +49,12 @@ export interface Config {
   key: string;
   /** Serve Prometheus metrics at `/metrics`. */
   metrics: boolean;
+  /** The test lab: `/ws` and `/echo` query parameters that make the server misbehave. */
+  lab: boolean;
+  /** The fastest lab stream (`emit`, the `stream` kind), in messages a second per connection. */
+  maxEmitRate: number;
+  /** Bytes one connection may have waiting for `delay` before it is closed with 1008. */
+  maxDelayed: number;
 }
 
 /** What the command line asked for: run a server, or print help or the version. */
@@ -106,6 +117,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   cert: "",
   key: "",
   metrics: true,
+  lab: true,
+  maxEmitRate: DEFAULT_MAX_EMIT_RATE,
+  maxDelayed: DEFAULT_MAX_DELAYED,
 });
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -255,6 +269,33 @@ const OPTIONS: readonly OptionSpec[] = [
     kind: "boolean",
     help: "serve Prometheus metrics at /metrics (--no-metrics: off)",
   },
+  {
+    key: "lab",
+    flag: "lab",
+    env: ["WSECHO_LAB"],
+    kind: "boolean",
+    help: "the test lab's query parameters (--no-lab: refused with 403)",
+  },
+  {
+    key: "maxEmitRate",
+    flag: "max-emit-rate",
+    env: ["WSECHO_MAX_EMIT_RATE"],
+    kind: "integer",
+    min: 1,
+    max: 1_000_000,
+    value: "N",
+    help: "fastest lab stream, in messages a second per connection",
+  },
+  {
+    key: "maxDelayed",
+    flag: "max-delayed",
+    env: ["WSECHO_MAX_DELAYED"],
+    kind: "size",
+    min: 1,
+    max: 1024 * MiB,
+    value: "BYTES",
+    help: "bytes held for a lab delay per connection, then closed with 1008",
+  },
 ];
 
 /** Every environment variable the server may read, for `--allow-env`. */
@@ -349,7 +390,7 @@ export function helpText(): string {
     `  ${"-V, --version".padEnd(38)}print the version and exit`,
     "",
     "Sizes take a plain byte count or a KiB/MiB suffix, such as 16MiB.",
-    "Routes: /client (playground), /ws (WebSocket), /healthz, /metrics.",
+    "Routes: /client (playground), /ws (WebSocket), /echo (HTTP echo), /sse (server-sent events), /healthz, /metrics.",
   ].join("\n");
 }
 

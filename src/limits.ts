@@ -18,3 +18,12 @@ export const LOG_PREVIEW_LENGTH = 200;
 
 /** How long shutdown waits for peers to answer the 1001 close, in milliseconds. */
 export const SHUTDOWN_GRACE_MS = 5_000;
+
+/** The fastest test lab stream by default, in messages a second per connection (`--max-emit-rate`). */
+export const DEFAULT_MAX_EMIT_RATE = 10_000;
+
+/**
+ * Bytes one connection may hold for the test lab's `delay` by default
+ * (`--max-delayed`): a minute's delay of a 16 KiB/s client.
+ */
+export const DEFAULT_MAX_DELAYED = 1024 * 1024;

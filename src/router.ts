@@ -11,15 +11,16 @@ export type Handler = (
   info: Deno.ServeHandlerInfo<Deno.NetAddr>,
 ) => Response | Promise<Response>;
 
-/** Handlers of one path, by HTTP method. */
+/** Handlers of one path, by HTTP method; `ANY` takes every method. */
 export type Methods = Partial<
-  Record<"GET" | "HEAD" | "POST" | "PUT" | "DELETE", Handler>
+  Record<"GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "ANY", Handler>
 >;
 
 /**
  * Builds a handler that dispatches by pathname and method.
  *
- * @param routes Methods by exact pathname.
+ * @param routes Methods by exact pathname; a key ending in `/*` also
+ * matches every path below it.
  * @returns The handler: 404 for an unknown path, 405 with `Allow` for a
  * known path and a method it does not serve.
  *
@@ -33,14 +34,21 @@ export function createRouter(
   routes: Readonly<Record<string, Methods>>,
 ): Handler {
   const table = new Map(Object.entries(routes));
+  const prefixes = [...table].filter(([path]) => path.endsWith("/*")).map((
+    [path, methods],
+  ) => [path.slice(0, -1), methods] as const);
   return function route(request, info) {
     const pathname = pathnameOf(request.url);
-    const methods = table.get(pathname);
+    const methods = table.get(pathname) ??
+      prefixes.find(([prefix]) => pathname.startsWith(prefix))?.[1];
     if (methods === undefined) {
-      return text(404, `Not found: "${pathname}"; try /client or /ws\n`);
+      return text(
+        404,
+        `Not found: "${pathname}"; try /client, /ws, /echo or /sse\n`,
+      );
     }
     const method = request.method as keyof Methods;
-    const handler = methods[method];
+    const handler = methods[method] ?? methods.ANY;
     if (handler !== undefined) return handler(request, info);
     if (method === "HEAD" && methods.GET !== undefined) {
       return headFromGet(methods.GET, request, info);

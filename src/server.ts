@@ -120,6 +120,7 @@ async function drain(
   httpServer: Deno.HttpServer,
 ): Promise<void> {
   state.draining = true;
+  state.shutdown.abort();
   // Deno's own shutdown does not close upgraded sockets, so close them ourselves.
   for (const { socket } of state.registry.values()) {
     if (socket.readyState <= WebSocket.OPEN) {

@@ -29,6 +29,8 @@ export interface ServerState {
   readonly handlers: Readonly<Record<string, MessageHandler>>;
   /** Set once shutdown begins: new upgrades are refused. */
   draining: boolean;
+  /** Aborted when shutdown begins: pending `/echo` delays answer, `/sse` streams end. */
+  readonly shutdown: AbortController;
   /** Writes one log line. */
   readonly log: (line: string) => void;
 }
@@ -58,6 +60,7 @@ export function createState(
     instance: newConnectionId(),
     startedAt: Date.now(),
     draining: false,
+    shutdown: new AbortController(),
     log,
   };
 }

@@ -1,0 +1,277 @@
+/**
+ * `deno task bench:lab`: does the test lab do what it promises under load?
+ *
+ * - Streams (`/ws?emit=N&rate=R`) at 1,000 and 10,000 messages a second must
+ *   arrive complete, in order, at a measured rate within 2% of `R`.
+ * - `delay` must hold within 5 ms at p99 with 100 delayed connections at once.
+ *
+ * The server runs as its own process (`main.ts`), the clients here. Prints a
+ * table and exits 1 when a target is missed. Flags: `--seconds N` (length of
+ * each stream, default 5), `--connections N` (100), `--delay MS` (100).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    seconds: { type: "string", default: "5" },
+    connections: { type: "string", default: "100" },
+    delay: { type: "string", default: "100" },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const DELAY_MS = Number(values.delay);
+const RATES = [1_000, 10_000];
+/** Messages each delayed connection sends a second. */
+const DELAYED_SEND_RATE = 20;
+
+/** Picks a free loopback port by binding port 0 and letting it go. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function startServer(): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = freePort();
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      main,
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--no-welcome",
+      "--max-connections-per-ip",
+      "0",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGTERM");
+        await child.status;
+        throw new Error("The server did not start within 30 s");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    port,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+function open(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
+  return new Promise((resolve, reject) => {
+    ws.onopen = () => resolve(ws);
+    ws.onerror = () => reject(new Error(`Cannot connect to ${url}`));
+  });
+}
+
+function closeAndWait(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    ws.addEventListener("close", () => resolve(), { once: true });
+    ws.close();
+  });
+}
+
+interface StreamFigures {
+  rate: number;
+  asked: number;
+  received: number;
+  inOrder: boolean;
+  measured: number;
+  serverMeasured: number;
+  errorPct: number;
+}
+
+async function measureStream(
+  port: number,
+  rate: number,
+): Promise<StreamFigures> {
+  const count = rate * SECONDS;
+  const arrivals = new Float64Array(count);
+  const stamps = new Float64Array(count);
+  let received = 0;
+  let inOrder = true;
+  const ws = await open(
+    `ws://127.0.0.1:${port}/ws?welcome=0&emit=${count}&rate=${rate}&size=64`,
+  );
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const timeout = setTimeout(resolve, (SECONDS * 2 + 10) * 1000);
+  ws.onmessage = (event) => {
+    const now = performance.now();
+    const message = JSON.parse(event.data as string);
+    if (message.seq !== received + 1) inOrder = false;
+    if (received < count) {
+      arrivals[received] = now;
+      stamps[received] = message.t;
+    }
+    received++;
+    if (received === count) resolve();
+  };
+  await promise;
+  clearTimeout(timeout);
+  await closeAndWait(ws);
+  const n = Math.min(received, count);
+  const span = arrivals[n - 1]! - arrivals[0]!;
+  const serverSpan = stamps[n - 1]! - stamps[0]!;
+  // n messages are n - 1 periods.
+  const measured = ((n - 1) / span) * 1000;
+  const serverMeasured = ((n - 1) / serverSpan) * 1000;
+  return {
+    rate,
+    asked: count,
+    received,
+    inOrder,
+    measured,
+    serverMeasured,
+    errorPct: (Math.abs(measured - rate) / rate) * 100,
+  };
+}
+
+interface DelayFigures {
+  connections: number;
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+  early: number;
+}
+
+async function measureDelay(port: number): Promise<DelayFigures> {
+  const sockets = await Promise.all(
+    Array.from(
+      { length: CONNECTIONS },
+      () => open(`ws://127.0.0.1:${port}/ws?welcome=0&delay=${DELAY_MS}`),
+    ),
+  );
+  const errors: number[] = [];
+  let early = 0;
+  const perSocket = DELAYED_SEND_RATE * SECONDS;
+  const done = sockets.map((ws) => {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    let got = 0;
+    ws.onmessage = (event) => {
+      const late = performance.now() - Number(event.data) - DELAY_MS;
+      if (late < 0) early++;
+      errors.push(Math.abs(late));
+      if (++got === perSocket) resolve();
+    };
+    return promise;
+  });
+  // Spread the sends over each period so that the load is even.
+  const period = 1000 / DELAYED_SEND_RATE;
+  const timers = sockets.map((ws, i) => {
+    let sent = 0;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const start = setTimeout(() => {
+      timer = setInterval(() => {
+        ws.send(String(performance.now()));
+        if (++sent === perSocket) clearInterval(timer);
+      }, period);
+    }, (i * period) / sockets.length);
+    return () => {
+      clearTimeout(start);
+      clearInterval(timer);
+    };
+  });
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(done),
+    new Promise((resolve) =>
+      deadline = setTimeout(resolve, (SECONDS + 30) * 1000)
+    ),
+  ]);
+  clearTimeout(deadline);
+  for (const stop of timers) stop();
+  await Promise.all(sockets.map(closeAndWait));
+  errors.sort((a, b) => a - b);
+  const at = (q: number) =>
+    errors[Math.min(errors.length - 1, Math.floor(q * errors.length))] ?? NaN;
+  return {
+    connections: CONNECTIONS,
+    samples: errors.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: errors[errors.length - 1] ?? NaN,
+    early,
+  };
+}
+
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(
+      " ",
+    );
+  } catch {
+    return "unknown";
+  }
+}
+
+const loadBefore = loadAverage();
+const server = await startServer();
+let failed = false;
+const lines: string[] = [];
+try {
+  lines.push(
+    "| stream | messages | received | in order | client rate (msg/s) | server rate (msg/s) | error | target |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const rate of RATES) {
+    const f = await measureStream(server.port, rate);
+    const ok = f.received === f.asked && f.inOrder && f.errorPct <= 2;
+    failed ||= !ok;
+    lines.push(
+      `| ${rate}/s | ${f.asked} | ${f.received} | ${
+        f.inOrder ? "yes" : "NO"
+      } | ${f.measured.toFixed(1)} | ${f.serverMeasured.toFixed(1)} | ${
+        f.errorPct.toFixed(2)
+      }% | ${ok ? "met (≤ 2%)" : "MISSED"} |`,
+    );
+  }
+  const d = await measureDelay(server.port);
+  const ok = d.p99 <= 5 &&
+    d.samples === CONNECTIONS * DELAYED_SEND_RATE * SECONDS;
+  failed ||= !ok;
+  lines.push(
+    "",
+    `| delay | connections | samples | p50 error (ms) | p99 error (ms) | max (ms) | early | target |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| ${DELAY_MS} ms | ${d.connections} | ${d.samples} | ${
+      d.p50.toFixed(2)
+    } | ${d.p99.toFixed(2)} | ${d.max.toFixed(2)} | ${d.early} | ${
+      ok ? "met (p99 ≤ 5 ms)" : "MISSED"
+    } |`,
+  );
+} finally {
+  await server.stop();
+}
+lines.push(
+  "",
+  `load average before: ${loadBefore}, after: ${loadAverage()} (${navigator.hardwareConcurrency} CPUs)`,
+);
+// deno-lint-ignore no-console
+console.log(lines.join("\n"));
+Deno.exit(failed ? 1 : 0);
