@@ -11,6 +11,9 @@ import { INFO_HANDLER, type InfoRequest } from "./info.ts";
 import { JOIN_HANDLER, type JoinRequest } from "./join.ts";
 import { LEAVE_HANDLER, type LeaveRequest } from "./leave.ts";
 import { BROADCAST_HANDLER, type BroadcastRequest } from "./broadcast.ts";
+import { CLOSE_HANDLER, type CloseRequest } from "./kinds/close.ts";
+import { STREAM_HANDLER, type StreamRequest } from "./kinds/stream.ts";
+import { HANDSHAKE_HANDLER, type HandshakeRequest } from "./kinds/handshake.ts";
 
 /** Every request a `wsecho.v1` client may send. */
 export type ClientMessage =
@@ -19,7 +22,10 @@ export type ClientMessage =
   | InfoRequest
   | JoinRequest
   | LeaveRequest
-  | BroadcastRequest;
+  | BroadcastRequest
+  | CloseRequest
+  | StreamRequest
+  | HandshakeRequest;
 
 /** Message handlers by `type`. */
 export const MESSAGE_HANDLERS: Readonly<Record<string, MessageHandler>> = Object
@@ -30,4 +36,7 @@ export const MESSAGE_HANDLERS: Readonly<Record<string, MessageHandler>> = Object
     join: JOIN_HANDLER,
     leave: LEAVE_HANDLER,
     broadcast: BROADCAST_HANDLER,
+    close: CLOSE_HANDLER,
+    stream: STREAM_HANDLER,
+    handshake: HANDSHAKE_HANDLER,
   } as Record<string, MessageHandler>);

@@ -7,6 +7,7 @@
 import type { Connection } from "../src/connection.ts";
 import type { ServerState } from "../src/state.ts";
 import { ROOM_NAME_PATTERN } from "../src/limits.ts";
+import type { LabControls } from "../src/protocol/lab_controls.ts";
 
 /** The subprotocol name a client offers to speak JSON. */
 export const JSON_PROTOCOL = "wsecho.v1";
@@ -34,6 +35,8 @@ export type ErrorCode =
   | "room_full"
   | "not_in_room"
   | "rate_limited"
+  | "lab_off"
+  | "busy"
   | "internal_error";
 
 /** An error frame sent back for a request the server cannot carry out. */
@@ -90,6 +93,8 @@ export interface MessageContext {
    * @returns `true` when the frame was queued.
    */
   send(target: Connection, text: string): boolean;
+  /** The test lab's controls; only `wsecho.v1` connections have them. */
+  readonly lab?: LabControls;
 }
 
 /**

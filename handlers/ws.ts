@@ -23,6 +23,11 @@ import {
 } from "../src/protocol/lab_params.ts";
 import { createLabSession } from "../src/session/lab_session.ts";
 import { closeWhenQuiet } from "../src/session/quiet_close.ts";
+import { type LabStream, startStream } from "../src/session/lab_stream.ts";
+import type {
+  HandshakeInfo,
+  LabControls,
+} from "../src/protocol/lab_controls.ts";
 import {
   errorMessage,
   JSON_PROTOCOL,
@@ -109,7 +114,9 @@ export function createWebSocketHandler(
           : { "retry-after": String(labParams.retryAfter) },
       );
     }
-    const ip = info.remoteAddr.hostname;
+    // Read before the upgrade: afterwards the request is closed and
+    // info.remoteAddr throws.
+    const { hostname: ip, port } = info.remoteAddr;
     if (config.maxConnections > 0 && registry.size >= config.maxConnections) {
       return refuse(
         "max_connections",
@@ -139,6 +146,17 @@ export function createWebSocketHandler(
       headers.get("sec-websocket-protocol"),
       SUPPORTED_PROTOCOLS,
     ) as Protocol;
+    // For the lab's `handshake` kind (wsecho.v1 only), copied now: once
+    // upgraded, the request's headers can no longer be read.
+    const handshake: HandshakeInfo | undefined = protocol === JSON_PROTOCOL
+      ? {
+        method: request.method,
+        url: request.url,
+        headers: new Headers(headers),
+        remote: { address: ip, port },
+        protocol,
+      }
+      : undefined;
     let upgrade: Deno.WebSocketUpgrade;
     try {
       upgrade = Deno.upgradeWebSocket(request, {
@@ -174,6 +192,7 @@ export function createWebSocketHandler(
       connection,
       config.welcome && !welcomeDeclined(request.url),
       labParams,
+      handshake,
     );
     return upgrade.response;
   };
@@ -185,6 +204,7 @@ function attach(
   connection: Connection,
   welcome: boolean,
   labParams: LabParams | undefined,
+  handshake: HandshakeInfo | undefined,
 ): void {
   const { socket, counters } = connection;
   const { config, metrics, log, handlers } = state;
@@ -194,9 +214,49 @@ function attach(
 
   let lastText = "";
   let lastSize = 0;
+  // Set by the first server-initiated lab close: stops acting on the peer's
+  // input by removing the listener, so the plain path needs no check.
+  let listener: (event: MessageEvent<string | ArrayBuffer>) => void;
+  function labClose(code: number, reason: string): void {
+    socket.removeEventListener("message", listener);
+    closeWhenQuiet(socket, code, reason);
+    release(state, connection, code, reason);
+  }
+  let kindStream: LabStream | undefined;
+  const labControls: LabControls | undefined = handshake && {
+    enabled: config.lab,
+    maxEmitRate: config.maxEmitRate,
+    maxMessageSize: config.maxMessageSize,
+    handshake,
+    close(code, reason) {
+      metrics.lab.closes++;
+      labClose(code, reason);
+    },
+    stream(options, onEnd) {
+      if (kindStream !== undefined || lab?.streaming) return false;
+      kindStream = startStream({
+        send(data, size) {
+          if (!deliver(state, connection, data, size)) return false;
+          metrics.lab.emitted++;
+          return true;
+        },
+        bufferedAmount: () => socket.bufferedAmount,
+      }, {
+        ...options,
+        highWater: Math.min(LAB_STREAM_HIGH_WATER, config.maxBuffered / 2),
+        onPause: () => metrics.lab.streamPauses++,
+        onEnd(result) {
+          kindStream = undefined;
+          onEnd(result);
+        },
+      });
+      return true;
+    },
+  };
   const context: MessageContext = {
     connection,
     state,
+    ...(labControls === undefined ? {} : { lab: labControls }),
     send(target, text) {
       // A broadcast sends one string to many members: measure it once.
       if (text !== lastText) {
@@ -257,10 +317,7 @@ function attach(
     peer: {
       send: (data, size) => deliver(state, connection, data, size),
       bufferedAmount: () => socket.bufferedAmount,
-      close(code, reason) {
-        closeWhenQuiet(socket, code, reason);
-        release(state, connection, code, reason);
-      },
+      close: labClose,
     },
     counters: metrics.lab,
     act: answer,
@@ -321,10 +378,15 @@ function attach(
     });
     deliver(state, connection, text, text.length);
   });
-  socket.addEventListener("message", lab ? onLabMessage : onMessage);
-  if (lab) {
-    socket.addEventListener("close", () => lab.stop());
-    socket.addEventListener("error", () => lab.stop());
+  listener = lab ? onLabMessage : onMessage;
+  socket.addEventListener("message", listener);
+  if (lab || labControls) {
+    const stop = () => {
+      lab?.stop();
+      kindStream?.stop();
+    };
+    socket.addEventListener("close", stop);
+    socket.addEventListener("error", stop);
   }
   socket.addEventListener(
     "close",

@@ -293,6 +293,9 @@ Deno.test("ClientMessage covers every registered kind", () => {
     join: true,
     leave: true,
     broadcast: true,
+    close: true,
+    stream: true,
+    handshake: true,
   };
   assert.deepEqual(
     Object.keys(MESSAGE_HANDLERS).sort(),

@@ -366,8 +366,9 @@ function boolean(name: string, value: string): boolean {
  * @returns `true` when it may be sent.
  */
 export function isLabCloseCode(code: number): boolean {
-  return code === 1000 || code === 1001 || code === 1003 ||
-    (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+  return Number.isInteger(code) &&
+    (code === 1000 || code === 1001 || code === 1003 ||
+      (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999));
 }
 
 /** The accepted close codes, as the refusals say them. */

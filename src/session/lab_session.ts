@@ -49,6 +49,8 @@ export interface LabSession {
   open(): void;
   /** Stops every timer: call when the socket closes. */
   stop(): void;
+  /** Whether its `emit` stream is running. */
+  readonly streaming: boolean;
 }
 
 interface Held {
@@ -181,12 +183,16 @@ export function createLabSession(options: LabSessionOptions): LabSession {
           binary: params.binary,
           highWater,
           onPause: () => counters.streamPauses++,
+          onEnd: () => stream = undefined,
         });
       }
     },
     stop() {
       closing = true;
       stop();
+    },
+    get streaming() {
+      return stream !== undefined;
     },
   };
 }

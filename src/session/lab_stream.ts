@@ -53,7 +53,7 @@ export interface StreamOptions {
    *
    * @default {undefined}
    */
-  id?: string;
+  id?: string | undefined;
   /**
    * Pause while more than this many bytes are queued to the peer.
    *

@@ -1,0 +1,91 @@
+/**
+ * The lab's HTTP routes in the server's route table: `/echo`, `/echo/…`,
+ * `/sse`, the 404 hint and `--help`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { startServer } from "./test_utils.ts";
+import { helpText } from "../src/config.ts";
+
+Deno.test("routes: /echo and /echo/<anything> answer any method", async () => {
+  await using ts = startServer({ maxMessageSize: 100 });
+  const requests: [string, string][] = [
+    ["GET", "/echo"],
+    ["POST", "/echo/a/b"],
+    ["PATCH", "/echo/"],
+    ["DELETE", "/echo/x?y=1"],
+  ];
+  for (const [method, path] of requests) {
+    const response = await fetch(`${ts.http}${path}`, {
+      method,
+      ...(method === "GET" || method === "DELETE" ? {} : { body: "hi" }),
+      headers: { "x-test": "1" },
+    });
+    assert.equal(response.status, 200, `${method} ${path}`);
+    const body = await response.json();
+    assert.equal(body.method, method);
+    assert.equal(body.path, path.split("?")[0]);
+    assert.equal(body.headers["x-test"], "1");
+    assert.equal(body.remote.address, "127.0.0.1");
+  }
+  const head = await fetch(`${ts.http}/echo`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), "");
+  const big = await fetch(`${ts.http}/echo`, {
+    method: "PUT",
+    body: "x".repeat(101),
+  });
+  assert.equal(big.status, 413);
+  assert.equal(
+    await big.text(),
+    "Request body too large: the limit is 100 bytes (--max-message-size)\n",
+  );
+  const refused = await fetch(`${ts.http}/echo?status=503&retry_after=7`);
+  assert.equal(refused.status, 503);
+  assert.equal(refused.headers.get("retry-after"), "7");
+  await refused.body?.cancel();
+  // Not a prefix match for /echoes.
+  const other = await fetch(`${ts.http}/echoes`);
+  assert.equal(other.status, 404);
+  await other.body?.cancel();
+});
+
+Deno.test("routes: /sse streams ticks and ends with the server", async () => {
+  const ts = startServer();
+  try {
+    const response = await fetch(`${ts.http}/sse?interval=10`);
+    assert.equal(
+      response.headers.get("content-type"),
+      "text/event-stream; charset=utf-8",
+    );
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^retry: 10\n\n/);
+    // Shutdown ends the endless stream, so the server can finish.
+    const stopped = ts.stop();
+    while (!(await reader.read()).done);
+    await stopped;
+  } finally {
+    await ts.stop();
+  }
+});
+
+Deno.test("routes: the 404 hint and --help name the lab routes", async () => {
+  await using ts = startServer();
+  const response = await fetch(`${ts.http}/nope`);
+  assert.equal(response.status, 404);
+  assert.equal(
+    await response.text(),
+    'Not found: "/nope"; try /client, /ws, /echo or /sse\n',
+  );
+  const help = helpText();
+  assert.match(help, /\/echo \(HTTP echo\)/);
+  assert.match(help, /\/sse \(server-sent events\)/);
+  assert.match(help, /--\[no-\]lab|--lab/);
+  assert.match(help, /--max-emit-rate N/);
+  assert.match(help, /--max-delayed BYTES/);
+  assert.match(help, /WSECHO_LAB; default: true/);
+  assert.match(help, /WSECHO_MAX_EMIT_RATE; default: 10000/);
+  assert.match(help, /WSECHO_MAX_DELAYED; default: 1MiB/);
+});
