@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createServer } from "../src/server.ts";
+import { createServer } from "../src/server/create_server.ts";
 
 /**
  * The browser: Debian's `chromium` package, unless `CHROMIUM_PATH` names

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { chromium, type Page } from "./deps.ts";
 import { createSseHandler } from "../handlers/http/sse.ts";
 
 const CHROMIUM_PATH = Deno.env.get("CHROMIUM_PATH") || "/usr/bin/chromium";
@@ -39,7 +39,7 @@ if (ignore) {
 /** Runs `body` with a fresh headless Chromium page on `origin`'s blank page. */
 async function withPage<T>(
   origin: string,
-  body: (page: import("playwright-core").Page) => Promise<T>,
+  body: (page: Page) => Promise<T>,
 ): Promise<T> {
   const profile = await Deno.makeTempDir({ prefix: "wsecho-lab-chromium-" });
   const context = await chromium.launchPersistentContext(profile, {

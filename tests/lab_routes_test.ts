@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "./test_utils.ts";
-import { helpText } from "../src/config.ts";
+import { helpText } from "../src/config/parse_command.ts";
 
 Deno.test("routes: /echo and /echo/<anything> answer any method", async () => {
   await using ts = startServer({ maxMessageSize: 100 });
@@ -77,11 +77,14 @@ Deno.test("routes: the 404 hint and --help name the lab routes", async () => {
   assert.equal(response.status, 404);
   assert.equal(
     await response.text(),
-    'Not found: "/nope"; try /client, /ws, /echo or /sse\n',
+    'Not found: "/nope"; try /client, /ws, /echo, /sse, /healthz, /metrics\n',
   );
   const help = helpText();
-  assert.match(help, /\/echo \(HTTP echo\)/);
-  assert.match(help, /\/sse \(server-sent events\)/);
+  assert.match(
+    help,
+    /\/echo +HTTP echo, also \/echo\/…: the request as JSON, any method/,
+  );
+  assert.match(help, /\/sse +server-sent events/);
   assert.match(help, /--\[no-\]lab|--lab/);
   assert.match(help, /--max-emit-rate N/);
   assert.match(help, /--max-delayed BYTES/);

@@ -4,18 +4,15 @@
  *
  * @module
  */
-import {
-  type Envelope,
-  type MessageHandler,
-  ProtocolError,
-} from "../messages.ts";
+import { type Envelope, ProtocolError } from "../../src/protocol/envelope.ts";
 import {
   closeReasonBytes,
   isLabCloseCode,
   LAB_CLOSE_CODES_TEXT,
   MAX_CLOSE_REASON_BYTES,
 } from "../../src/protocol/lab_params.ts";
-import { requireLab } from "./stream.ts";
+import { requireLab } from "../../src/protocol/require_lab.ts";
+import type { MessageKind } from "../../src/protocol/kind.ts";
 
 /** `{type: "close", id?, code?, reason?}` */
 export interface CloseRequest extends Envelope {
@@ -28,7 +25,10 @@ export interface CloseRequest extends Envelope {
 }
 
 /** The `close` kind: no reply, then the close frame. */
-export const CLOSE_HANDLER: MessageHandler<CloseRequest> = {
+export const CLOSE_KIND: MessageKind<CloseRequest> = {
+  type: "close",
+  about: "the server closes this connection with code and reason (test lab)",
+  example: { code: 4000, reason: "bye" },
   parse(envelope) {
     const { code = 1000, reason = "" } = envelope;
     if (typeof code !== "number" || !isLabCloseCode(code)) {

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { Envelope, MessageHandler } from "../messages.ts";
-import { requireLab } from "./stream.ts";
+import type { Envelope } from "../../src/protocol/envelope.ts";
+import { requireLab } from "../../src/protocol/require_lab.ts";
+import type { MessageKind } from "../../src/protocol/kind.ts";
 
 /** `{type: "handshake", id?}` */
 export interface HandshakeRequest extends Envelope {
@@ -17,7 +18,10 @@ export interface HandshakeRequest extends Envelope {
  * The `handshake` kind: replies `{type: "handshake", id, method, url,
  * headers, remote: {address, port}, protocol}`, header names in lower case.
  */
-export const HANDSHAKE_HANDLER: MessageHandler<HandshakeRequest> = {
+export const HANDSHAKE_KIND: MessageKind<HandshakeRequest> = {
+  type: "handshake",
+  about: "replies with the upgrade request as the server saw it (test lab)",
+  example: {},
   parse: (envelope) => envelope as HandshakeRequest,
   handle(_message, context) {
     const { handshake } = requireLab(context);

@@ -5,19 +5,15 @@
  *
  * @module
  */
-import {
-  type Envelope,
-  type MessageContext,
-  type MessageHandler,
-  ProtocolError,
-} from "../messages.ts";
+import { type Envelope, ProtocolError } from "../../src/protocol/envelope.ts";
 import {
   DEFAULT_LAB_RATE,
   DEFAULT_LAB_SIZE,
   MAX_LAB_EMIT,
   MIN_LAB_SIZE,
 } from "../../src/protocol/lab_params.ts";
-import type { LabControls } from "../../src/protocol/lab_controls.ts";
+import { requireLab } from "../../src/protocol/require_lab.ts";
+import type { MessageKind } from "../../src/protocol/kind.ts";
 
 /** `{type: "stream", id?, count, rate?, size?}` */
 export interface StreamRequest extends Envelope {
@@ -29,24 +25,6 @@ export interface StreamRequest extends Envelope {
   rate?: number;
   /** Bytes of each message, 32 to `--max-message-size`; 64 when absent. */
   size?: number;
-}
-
-/**
- * Returns the connection's lab controls.
- *
- * @param context The handler context.
- * @returns The controls.
- * @throws {ProtocolError} `lab_off` when the server runs with `--no-lab`.
- */
-export function requireLab(context: MessageContext): LabControls {
-  const lab = context.lab;
-  if (lab === undefined || !lab.enabled) {
-    throw new ProtocolError(
-      "lab_off",
-      "The test lab is off on this server (started with --no-lab)",
-    );
-  }
-  return lab;
 }
 
 function readInteger(
@@ -70,7 +48,10 @@ function readInteger(
 }
 
 /** The `stream` kind: no immediate reply; the stream, then `stream_end`. */
-export const STREAM_HANDLER: MessageHandler<StreamRequest> = {
+export const STREAM_KIND: MessageKind<StreamRequest> = {
+  type: "stream",
+  about: "streams count messages at rate a second, then stream_end (test lab)",
+  example: { count: 10, rate: 5, size: 64 },
   parse(envelope) {
     readInteger(envelope, "count", 1, MAX_LAB_EMIT, undefined);
     return envelope as StreamRequest;
@@ -100,7 +81,7 @@ export const STREAM_HANDLER: MessageHandler<StreamRequest> = {
         const reply = `{"type":"stream_end",${
           id === undefined ? "" : `"id":${id},`
         }"sent":${end.sent},"paused_ms":${end.pausedMs}}`;
-        context.send(context.connection, reply);
+        context.send(reply);
       },
     );
     if (!started) {

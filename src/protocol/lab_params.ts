@@ -6,6 +6,13 @@
  *
  * @module
  */
+import {
+  MAX_CLOSE_REASON_BYTES,
+  MAX_EMIT_RATE,
+  MAX_MESSAGE_SIZE,
+} from "../config/limits.ts";
+
+export { MAX_CLOSE_REASON_BYTES };
 
 /** Every lab parameter of `/ws`, in the order the docs list them. */
 export const WS_LAB_PARAMS = [
@@ -48,8 +55,6 @@ export const MIN_LAB_SIZE = 32;
 export const DEFAULT_LAB_RATE = 10;
 /** `size` when `emit` is given without it, in bytes. */
 export const DEFAULT_LAB_SIZE = 64;
-/** The longest close reason RFC 6455 allows, in UTF-8 bytes. */
-export const MAX_CLOSE_REASON_BYTES = 123;
 
 /** What a connection or request asked the lab for, validated. */
 export interface LabParams {
@@ -179,16 +184,31 @@ export function parseLabQuery(
   const query = url.indexOf("?");
   // Most URLs have no query: decide that without parsing anything.
   if (query === -1 || query === url.length - 1) return NO_LAB;
+  const hash = url.indexOf("#", query);
+  return readLabParams(
+    new URLSearchParams(url.slice(query + 1, hash === -1 ? undefined : hash)),
+    options,
+  );
+}
+
+/**
+ * Reads the lab parameters of a parsed query, like {@linkcode parseLabQuery}.
+ *
+ * @param search The query; `null` when the URL has none.
+ * @param options Which parameters count and their bounds.
+ * @returns The parameters, `params: undefined` when none was given, or a refusal.
+ */
+export function readLabParams(
+  search: URLSearchParams | null,
+  options: LabQueryOptions = {},
+): LabQueryResult {
+  if (search === null || search.size === 0) return NO_LAB;
   const {
     enabled = true,
-    maxEmitRate = 10_000,
-    maxMessageSize = 16 * 1024 * 1024,
+    maxEmitRate = MAX_EMIT_RATE,
+    maxMessageSize = MAX_MESSAGE_SIZE,
     names = WS_LAB_PARAMS,
   } = options;
-  const hash = url.indexOf("#", query);
-  const search = new URLSearchParams(
-    url.slice(query + 1, hash === -1 ? undefined : hash),
-  );
   const given: string[] = [];
   const present: LabParamName[] = [];
   const values = new Map<LabParamName, string>();
