@@ -1,5 +1,6 @@
 /**
  * The test lab from a real browser: Chromium's `EventSource` against `/sse`,
+ * and its `WebSocket` against the lab's closes and `subprotocol=none`,
  * driven by `playwright-core` with Debian's Chromium.
  *
  * @module
@@ -7,6 +8,7 @@
 import assert from "node:assert/strict";
 import { chromium, type Page } from "./deps.ts";
 import { createSseHandler } from "../handlers/http/sse.ts";
+import { startServer } from "./test_utils.ts";
 
 const CHROMIUM_PATH = Deno.env.get("CHROMIUM_PATH") || "/usr/bin/chromium";
 const CHROMIUM_FLAGS = [
@@ -122,5 +124,71 @@ Deno.test({
       controller.abort();
       await server.finished;
     }
+  },
+});
+
+Deno.test({
+  name:
+    "WebSocket in Chromium gets the lab's close codes and fails on subprotocol=none",
+  ignore,
+  async fn() {
+    await using ts = startServer();
+    const result = await withPage(ts.http, async (page) => {
+      // /echo is a same-origin page without a Content-Security-Policy.
+      await page.goto(`${ts.http}/echo`);
+      return await page.evaluate(async (base) => {
+        const ws = base.replace(/^http/, "ws") + "/ws";
+        function run(url: string, protocols?: string) {
+          return new Promise<Record<string, unknown>>((resolve) => {
+            const socket = new WebSocket(url, protocols);
+            const seen: string[] = [];
+            let opened = false;
+            let errored = false;
+            socket.onopen = () => {
+              opened = true;
+              socket.send("one");
+              socket.send("two");
+            };
+            socket.onerror = () => errored = true;
+            socket.onmessage = (event) => seen.push(String(event.data));
+            socket.onclose = (event) =>
+              resolve({
+                opened,
+                errored,
+                seen,
+                code: event.code,
+                reason: event.reason,
+                protocol: socket.protocol,
+              });
+          });
+        }
+        return {
+          closeAfter: await run(
+            `${ws}?welcome=0&close_after=1&close_code=4000&close_reason=bye`,
+          ),
+          closeIn: await run(`${ws}?welcome=0&close_in=100&close_code=1012`),
+          none: await run(`${ws}?welcome=0&subprotocol=none`, "wsecho.v1"),
+          plain: await run(`${ws}?welcome=0&close_after=2`, "wsecho.v1"),
+        };
+      }, ts.http);
+    });
+    assert.deepEqual(result.closeAfter, {
+      opened: true,
+      errored: false,
+      seen: ["one"],
+      code: 4000,
+      reason: "bye",
+      protocol: "",
+    });
+    assert.equal(result.closeIn.code, 1012);
+    assert.equal(result.closeIn.reason, "close_in=100");
+    // A browser must fail a connection whose server picked none of the offered.
+    assert.equal(result.none.opened, false);
+    assert.equal(result.none.errored, true);
+    assert.equal(result.none.code, 1006);
+    // The same offer without the parameter gets wsecho.v1.
+    assert.equal(result.plain.opened, true);
+    assert.equal(result.plain.protocol, "wsecho.v1");
+    assert.equal(result.plain.code, 1000);
   },
 });
