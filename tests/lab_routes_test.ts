@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "./test_utils.ts";
-import { helpText } from "../src/config/parse_command.ts";
+import { helpText, parseCommand } from "../src/config/parse_command.ts";
+import { createServer } from "../src/server/create_server.ts";
 
 Deno.test("routes: /echo and /echo/<anything> answer any method", async () => {
   await using ts = startServer({ maxMessageSize: 100 });
@@ -91,4 +92,36 @@ Deno.test("routes: the 404 hint and --help name the lab routes", async () => {
   assert.match(help, /WSECHO_LAB; default: true/);
   assert.match(help, /WSECHO_MAX_EMIT_RATE; default: 10000/);
   assert.match(help, /WSECHO_MAX_DELAYED; default: 1MiB/);
+});
+
+Deno.test("options: --no-lab, WSECHO_LAB, --max-emit-rate and --max-delayed are read and validated", async () => {
+  const serve = (args: string[], env: Record<string, string> = {}) => {
+    const command = parseCommand(args, (name) => env[name]);
+    if (command.kind !== "serve") throw new Error(`not serve: ${command.kind}`);
+    return command.config;
+  };
+  assert.equal(serve([]).lab, true);
+  assert.equal(serve(["--no-lab"]).lab, false);
+  assert.equal(serve([], { WSECHO_LAB: "0" }).lab, false);
+  assert.equal(serve([], { WSECHO_LAB: "off" }).lab, false);
+  assert.equal(serve(["--max-emit-rate", "500"]).maxEmitRate, 500);
+  assert.equal(serve([], { WSECHO_MAX_EMIT_RATE: "20" }).maxEmitRate, 20);
+  assert.equal(serve(["--max-delayed", "64KiB"]).maxDelayed, 65536);
+  assert.equal(serve([], { WSECHO_MAX_DELAYED: "2MiB" }).maxDelayed, 2097152);
+  assert.throws(() => serve(["--max-emit-rate", "0"]), /max-emit-rate/);
+  assert.throws(() => serve(["--max-delayed", "0"]), /max-delayed/);
+  assert.throws(() => createServer({ maxEmitRate: 0 }), RangeError);
+  assert.throws(
+    () => createServer({ lab: "no" as unknown as boolean }),
+    TypeError,
+  );
+  // The server's permission set names the new variables (the permissions test checks the rest).
+  const denoJson = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  for (
+    const name of ["WSECHO_LAB", "WSECHO_MAX_EMIT_RATE", "WSECHO_MAX_DELAYED"]
+  ) {
+    assert.ok(denoJson.permissions.server.env.includes(name), name);
+  }
 });

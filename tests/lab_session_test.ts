@@ -95,6 +95,20 @@ Deno.test("lab: delay holds every echo and keeps the order, jitter included", as
   assert.equal(ts.server.state.metrics.lab.delayed, 32);
 });
 
+Deno.test("lab: delay holds wsecho.v1 replies too", async () => {
+  await using ts = startServer();
+  const ws = await connect(`${ts.ws}?welcome=0&delay=120`, "wsecho.v1");
+  const inbox = new Inbox(ws);
+  const sent = performance.now();
+  ws.send('{"type":"ping","id":1}');
+  ws.send('{"type":"echo","id":2,"data":"x"}');
+  assert.equal((await inbox.json()).type, "pong");
+  const elapsed = performance.now() - sent;
+  assert.deepEqual(await inbox.json(), { type: "echo", id: 2, data: "x" });
+  assert.ok(elapsed >= 115, `replied after ${elapsed} ms`);
+  await closeSocket(ws);
+});
+
 Deno.test("lab: drop skips echoes, counts them, and seed makes it reproducible", async () => {
   await using ts = startServer();
   const { metrics } = ts.server.state;
