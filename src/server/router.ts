@@ -21,8 +21,9 @@ export type Methods = Partial<
 /**
  * Builds a handler that dispatches by pathname and method.
  *
- * @param routes Methods by exact pathname; a key ending in `/*` also
- * matches every path below it.
+ * @param routes Methods by exact pathname.
+ * @param subtrees Routes that also answer every path below them, such as
+ * `/echo` for `/echo/anything`.
  * @returns The handler: 404 for an unknown path, 405 with `Allow` for a
  * known path and a method it does not serve.
  *
@@ -34,11 +35,13 @@ export type Methods = Partial<
  */
 export function createRouter(
   routes: Readonly<Record<string, Methods>>,
+  subtrees: readonly string[] = [],
 ): Handler {
   const table = new Map(Object.entries(routes));
-  const prefixes = [...table].filter(([path]) => path.endsWith("/*")).map((
-    [path, methods],
-  ) => [path.slice(0, -1), methods] as const);
+  const prefixes = subtrees.flatMap((path) => {
+    const methods = table.get(path);
+    return methods === undefined ? [] : [[`${path}/`, methods] as const];
+  });
   return function route(request, info) {
     const pathname = pathnameOf(request.url);
     const methods = table.get(pathname) ??

@@ -14,13 +14,15 @@ import type { ServerState } from "../core/state.ts";
 import type { MessageKind } from "../protocol/kind.ts";
 import { createRouter, type Handler, type Methods } from "./router.ts";
 
+/** Routes that also answer every path below them: `/echo/anything` is `/echo`. */
+export const SUBTREES: readonly string[] = Object.freeze(["/echo"]);
+
 /**
  * Builds the routes of one server.
  *
  * @param state The server state.
  * @param kinds The `wsecho.v1` kinds, by `type`.
- * @returns Methods by exact pathname (and `/echo/*` for the paths below
- * `/echo`); the other keys are those of `ROUTES`.
+ * @returns Methods by exact pathname; the keys are those of `ROUTES`.
  */
 export function createRoutes(
   state: ServerState,
@@ -40,8 +42,7 @@ export function createRoutes(
       signal: state.shutdown.signal,
     }),
   };
-  // /echo/* is /echo's own subtree, not another route.
-  routes["/echo"] = routes["/echo/*"] = echo;
+  routes["/echo"] = echo;
   if (state.config.metrics) {
     routes["/metrics"] = { GET: createMetricsHandler(state) };
   }
@@ -59,7 +60,7 @@ export function createApp(
   state: ServerState,
   kinds: ReadonlyMap<string, MessageKind>,
 ): Handler {
-  return createRouter(createRoutes(state, kinds));
+  return createRouter(createRoutes(state, kinds), SUBTREES);
 }
 
 function redirectToClient(): Response {
