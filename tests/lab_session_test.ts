@@ -388,6 +388,11 @@ Deno.test("lab: delay closes 1008 past --max-delayed bytes held", async () => {
   assert.equal(event.code, 1008);
   assert.equal(event.reason, "delay buffer full: the limit is 1000 bytes");
   assert.equal(ts.server.state.metrics.lab.delayOverflows, 1);
+  assert.equal(
+    ts.server.state.metrics.lab.closes,
+    0,
+    "not a close the lab was asked for",
+  );
   await assertEchoes(ts);
 });
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { CLOSE } from "../config/constants.ts";
 import type { LabCounters } from "../core/lab_metrics.ts";
 import { createRandom } from "../core/random.ts";
 import type { LabParams } from "../protocol/lab_params.ts";
@@ -85,11 +86,12 @@ export function createLabSession(options: LabSessionOptions): LabSession {
 
   const reason = (cause: string) => params.closeReason ?? cause;
 
-  function close(code: number, why: string): void {
+  /** Closes from the server's side; `asked` when a parameter asked for it. */
+  function close(code: number, why: string, asked = true): void {
     if (closing) return;
     closing = true;
     stop();
-    counters.closes++;
+    if (asked) counters.closes++;
     peer.close(code, why);
   }
 
@@ -144,8 +146,9 @@ export function createLabSession(options: LabSessionOptions): LabSession {
       if (heldBytes + size > maxDelayedBytes) {
         counters.delayOverflows++;
         return close(
-          1008,
+          CLOSE.PolicyViolation,
           `delay buffer full: the limit is ${maxDelayedBytes} bytes`,
+          false,
         );
       }
       counters.delayed++;
