@@ -189,22 +189,21 @@ async function measureDelay(
     };
     return promise;
   });
-  // Spread the sends over each period so that the load is even.
-  const period = 1000 / DELAYED_SEND_RATE;
-  const timers = sockets.map((ws, i) => {
-    let sent = 0;
-    let timer: ReturnType<typeof setInterval> | undefined;
-    const start = setTimeout(() => {
-      timer = setInterval(() => {
-        ws.send(String(performance.now()));
-        if (++sent === perSocket) clearInterval(timer);
-      }, period);
-    }, (i * period) / sockets.length);
-    return () => {
-      clearTimeout(start);
-      clearInterval(timer);
-    };
-  });
+  // One clock for every socket, each sending in turn, so that the load is
+  // even and the client runs one timer, not a hundred.
+  const tick = 5;
+  const perTick = (sockets.length * DELAYED_SEND_RATE * tick) / 1000;
+  let next = 0;
+  let sentAll = 0;
+  const total = perSocket * sockets.length;
+  const clock = setInterval(() => {
+    for (let i = 0; i < perTick && sentAll < total; i++, sentAll++) {
+      sockets[next]!.send(String(performance.now()));
+      next = (next + 1) % sockets.length;
+    }
+    if (sentAll === total) clearInterval(clock);
+  }, tick);
+  const timers = [() => clearInterval(clock)];
   let deadline: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     Promise.all(done),
