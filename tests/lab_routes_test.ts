@@ -8,6 +8,45 @@ import assert from "node:assert/strict";
 import { startServer } from "./test_utils.ts";
 import { helpText, parseCommand } from "../src/config/parse_command.ts";
 import { createServer } from "../src/server/create_server.ts";
+import { validateConfig } from "../src/config/validate_config.ts";
+import { createState } from "../src/core/state.ts";
+import { indexKinds, MESSAGE_KINDS } from "../src/protocol/kinds.ts";
+import { createApp } from "../src/server/routes.ts";
+
+const INFO = {
+  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50000 },
+  completed: Promise.resolve(),
+} as Deno.ServeHandlerInfo<Deno.NetAddr>;
+
+Deno.test("routes in-process: /echo's subtree, any method, /sse, and the lab off", async () => {
+  for (const lab of [true, false]) {
+    const state = createState(validateConfig({ lab }));
+    const handler = createApp(state, indexKinds(MESSAGE_KINDS));
+    const fetch = async (path: string, init?: RequestInit) =>
+      await handler(new Request(`http://localhost${path}`, init), INFO);
+    for (const path of ["/echo", "/echo/", "/echo/a/b"]) {
+      const response = await fetch(path, { method: "PROPFIND" });
+      assert.equal(response.status, 200, path);
+      assert.equal((await response.json()).path, path);
+    }
+    const head = await fetch("/echo/x", { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(head.body, null);
+    const nested = await fetch("/echoes");
+    assert.equal(nested.status, 404);
+    await nested.body?.cancel();
+    const refused = await fetch("/echo?status=418");
+    assert.equal(refused.status, lab ? 418 : 403);
+    await refused.body?.cancel();
+    const sse = await fetch("/sse?interval=10&count=1");
+    assert.equal(sse.status, 200);
+    assert.match(await sse.text(), /^retry: 10\n\nid: 1\nevent: tick\n/);
+    const post = await fetch("/sse", { method: "POST", body: "x" });
+    assert.equal(post.status, 405);
+    await post.body?.cancel();
+    state.shutdown.abort();
+  }
+});
 
 Deno.test("routes: /echo and /echo/<anything> answer any method", async () => {
   await using ts = startServer({ maxMessageSize: 100 });
