@@ -67,9 +67,14 @@ interface Held {
  */
 const DUE_SLACK_MS = 1;
 
-/** A timer delay that Deno's truncation to whole milliseconds centres on `due`. */
+/**
+ * The timer delay for `due`. Deno truncates it to whole milliseconds, so the
+ * timer fires up to 1 ms early, where {@linkcode DUE_SLACK_MS} catches it.
+ * Measured with 100 holders at 2,000 a second in one process, the error was
+ * 1.2 to 2.5 ms at p99; adding half a millisecond made it later (2.2 to 4.3).
+ */
 function timerDelay(due: number): number {
-  return Math.max(0, due - performance.now() + 0.5);
+  return Math.max(0, due - performance.now());
 }
 
 /**
