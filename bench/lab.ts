@@ -7,7 +7,8 @@
  *
  * The server runs as its own process (`main.ts`), the clients here. Prints a
  * table and exits 1 when a target is missed. Flags: `--seconds N` (length of
- * each stream, default 5), `--connections N` (100), `--delay MS` (100).
+ * each stream, default 5), `--connections N` (100), `--delay MS` (100),
+ * `--only stream|delay` (both).
  *
  * @module
  */
@@ -19,8 +20,10 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     connections: { type: "string", default: "100" },
     delay: { type: "string", default: "100" },
+    only: { type: "string", default: "stream,delay" },
   },
 });
+const ONLY = new Set(values.only.split(","));
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const DELAY_MS = Number(values.delay);
@@ -240,7 +243,7 @@ try {
     "| stream | messages | received | in order | client rate (msg/s) | server rate (msg/s) | error | target |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
   );
-  for (const rate of RATES) {
+  for (const rate of ONLY.has("stream") ? RATES : []) {
     const f = await measureStream(server.port, rate);
     const ok = f.received === f.asked && f.inOrder && f.errorPct <= 2;
     failed ||= !ok;
@@ -258,7 +261,7 @@ try {
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   // The same load without delay first: what the machine adds to any echo.
-  for (const delay of [0, DELAY_MS]) {
+  for (const delay of ONLY.has("delay") ? [0, DELAY_MS] : []) {
     const d = await measureDelay(server.port, delay);
     const ok = d.p99 <= 5 &&
       d.samples === CONNECTIONS * DELAYED_SEND_RATE * SECONDS;
