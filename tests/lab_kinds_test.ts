@@ -12,7 +12,7 @@ import {
   startServer,
   type TestServer,
 } from "./test_utils.ts";
-import { OPCODE, RawClient } from "./raw_client.ts";
+import { type Frame, OPCODE, RawClient } from "./raw_client.ts";
 
 async function json(ts: TestServer, query = "?welcome=0") {
   const ws = await connect(`${ts.ws}${query}`, "wsecho.v1");
@@ -54,7 +54,7 @@ Deno.test("close kind: reaches a client that is still sending", async () => {
       payload: encoder.encode(`{"type":"ping","id":${i}}`),
     });
   }
-  const skipped: import("./raw_client.ts").Frame[] = [];
+  const skipped: Frame[] = [];
   const ending = await client.readClose(5_000, skipped);
   assert.deepEqual(ending, { kind: "close", code: 4321, reason: "go" });
   assert.deepEqual(skipped, [], "no message acted on after the close");
