@@ -8,7 +8,7 @@
  * The server runs as its own process (`main.ts`), the clients here. Prints a
  * table and exits 1 when a target is missed. Flags: `--seconds N` (length of
  * each stream, default 5), `--connections N` (100), `--delay MS` (100),
- * `--only stream|delay` (both).
+ * `--only stream|delay` (both), `--pin` (server on CPU 0, clients on CPU 1).
  *
  * @module
  */
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "100" },
     delay: { type: "string", default: "100" },
     only: { type: "string", default: "stream,delay" },
+    pin: { type: "boolean", default: false },
   },
 });
 const ONLY = new Set(values.only.split(","));
@@ -39,11 +40,20 @@ function freePort(): number {
   return port;
 }
 
-async function startServer(): Promise<{ port: number; stop(): Promise<void> }> {
+async function startServer(): Promise<
+  { port: number; pinned: boolean; stop(): Promise<void> }
+> {
   const port = freePort();
   const main = new URL("../main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
+  // --pin: the server on CPU 0 and this client on CPU 1 (as `deno task bench`
+  // does), so that the two do not take turns on one core. Off by default: on
+  // a machine shared with other work, pinned processes cannot move to a free
+  // core, and the tail got worse.
+  const pin = values.pin && navigator.hardwareConcurrency >= 2 && hasTaskset();
+  if (pin) pinSelf(1);
+  const child = new Deno.Command(pin ? "taskset" : Deno.execPath(), {
     args: [
+      ...(pin ? ["-c", "0", Deno.execPath()] : []),
       "run",
       "--allow-net",
       "--allow-env",
@@ -75,11 +85,33 @@ async function startServer(): Promise<{ port: number; stop(): Promise<void> }> {
   }
   return {
     port,
+    pinned: pin,
     async stop() {
       child.kill("SIGTERM");
       await child.status;
     },
   };
+}
+
+function hasTaskset(): boolean {
+  try {
+    return new Deno.Command("taskset", {
+      args: ["-V"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+function pinSelf(cpu: number): void {
+  new Deno.Command("taskset", {
+    args: ["-cp", String(cpu), String(Deno.pid)],
+    stdout: "null",
+    stderr: "null",
+  }).outputSync();
 }
 
 function open(url: string): Promise<WebSocket> {
@@ -236,6 +268,7 @@ function loadAverage(): string {
 
 const loadBefore = loadAverage();
 const server = await startServer();
+const pinned = server.pinned;
 let failed = false;
 const lines: string[] = [];
 try {
@@ -279,7 +312,9 @@ try {
 }
 lines.push(
   "",
-  `load average before: ${loadBefore}, after: ${loadAverage()} (${navigator.hardwareConcurrency} CPUs)`,
+  `load average before: ${loadBefore}, after: ${loadAverage()} (${navigator.hardwareConcurrency} CPUs${
+    pinned ? "; server on CPU 0, clients on CPU 1" : ""
+  })`,
 );
 // deno-lint-ignore no-console
 console.log(lines.join("\n"));
