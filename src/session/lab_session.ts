@@ -54,12 +54,6 @@ export interface LabSession {
   readonly streaming: boolean;
 }
 
-interface Held {
-  data: string | ArrayBuffer;
-  size: number;
-  due: number;
-}
-
 /**
  * Deno truncates a timer's delay to whole milliseconds, so it fires up to 1 ms
  * early; run what is due within that. Waiting for the rest would cost a new
@@ -88,7 +82,13 @@ export function createLabSession(options: LabSessionOptions): LabSession {
   const { delay, jitter, drop, closeAfter, closeCode } = params;
   const random = createRandom(params.seed);
   const delays = delay > 0 || jitter > 0;
-  const held: Held[] = [];
+  // Held messages as parallel arrays, not one object each: they live for the
+  // whole delay, long enough to be promoted, so each object saved is old-
+  // generation garbage the collector no longer has to sweep. The numbers
+  // stay unboxed in their arrays.
+  const heldData: (string | ArrayBuffer | undefined)[] = [];
+  const heldSize: number[] = [];
+  const heldDue: number[] = [];
   let head = 0;
   let heldBytes = 0;
   let lastDue = 0;
@@ -120,31 +120,37 @@ export function createLabSession(options: LabSessionOptions): LabSession {
   function release(): void {
     holdTimer = undefined;
     const now = performance.now();
-    while (head < held.length && !closing) {
-      const next = held[head]!;
-      if (next.due > now + DUE_SLACK_MS) break;
-      held[head++] = undefined as unknown as Held;
-      heldBytes -= next.size;
-      perform(next.data, next.size);
+    while (head < heldDue.length && !closing) {
+      if (heldDue[head]! > now + DUE_SLACK_MS) break;
+      const data = heldData[head]!;
+      const size = heldSize[head]!;
+      heldData[head++] = undefined;
+      heldBytes -= size;
+      perform(data, size);
     }
-    if (head === held.length) {
-      held.length = 0;
+    if (head === heldDue.length) {
+      clearHeld();
+    } else if (head > 1024 && head * 2 > heldDue.length) {
+      heldData.splice(0, head);
+      heldSize.splice(0, head);
+      heldDue.splice(0, head);
       head = 0;
-    } else if (head > 1024 && head * 2 > held.length) {
-      held.splice(0, head);
-      head = 0;
     }
-    if (!closing && head < held.length) {
-      holdTimer = setTimeout(release, timerDelay(held[head]!.due));
+    if (!closing && head < heldDue.length) {
+      holdTimer = setTimeout(release, timerDelay(heldDue[head]!));
     }
+  }
+
+  function clearHeld(): void {
+    heldData.length = heldSize.length = heldDue.length = 0;
+    head = 0;
   }
 
   function stop(): void {
     clearTimeout(holdTimer);
     clearTimeout(closeTimer);
     holdTimer = closeTimer = undefined;
-    held.length = 0;
-    head = 0;
+    clearHeld();
     heldBytes = 0;
     stream?.stop();
   }
@@ -172,7 +178,9 @@ export function createLabSession(options: LabSessionOptions): LabSession {
         lastDue,
       );
       lastDue = due;
-      held.push({ data, size, due });
+      heldData.push(data);
+      heldSize.push(size);
+      heldDue.push(due);
       heldBytes += size;
       if (holdTimer === undefined) {
         holdTimer = setTimeout(release, timerDelay(due));
