@@ -8,6 +8,10 @@
  */
 import type { ServerState } from "../../src/core/state.ts";
 import { VERSION } from "../../src/config/version.ts";
+import {
+  type Broker,
+  LATENCY_BUCKETS_MS,
+} from "../../src/core/broker/broker.ts";
 
 type Sample = [labels: Record<string, string | number>, value: number];
 
@@ -141,6 +145,9 @@ export function renderMetrics(state: ServerState): string {
     {},
     rooms.memberships,
   ]]);
+  if (state.cluster.broker.url !== "") {
+    lines.push(...brokerMetrics(state.cluster.broker));
+  }
   const { lab } = metrics;
   metric(
     "wsecho_lab_connections_total",
@@ -196,4 +203,49 @@ function escapeLabel(value: string): string {
     "\n",
     "\\n",
   );
+}
+
+/** The broker's metrics, present when a broker URL is configured. */
+function brokerMetrics(broker: Broker): string[] {
+  const { stats } = broker;
+  const { latency } = stats;
+  const counter = (name: string, help: string, value: number) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} counter`,
+    `${name} ${value}`,
+  ];
+  const name = "wsecho_broker_latency_seconds";
+  return [
+    "# HELP wsecho_broker_up 1 while the broker is reachable.",
+    "# TYPE wsecho_broker_up gauge",
+    `wsecho_broker_up ${broker.status === "up" ? 1 : 0}`,
+    ...counter(
+      "wsecho_broker_reconnects_total",
+      "Times the broker came back after being lost.",
+      stats.reconnects,
+    ),
+    ...counter(
+      "wsecho_broker_published_total",
+      "Broadcasts published to the other instances.",
+      stats.published,
+    ),
+    ...counter(
+      "wsecho_broker_lost_total",
+      "Broadcasts that could not be published (broker down or failed).",
+      stats.lost,
+    ),
+    ...counter(
+      "wsecho_broker_received_total",
+      "Broadcasts received from other instances.",
+      stats.received,
+    ),
+    `# HELP ${name} Publish-to-receive latency of broadcasts from other instances.`,
+    `# TYPE ${name} histogram`,
+    ...LATENCY_BUCKETS_MS.map((ms, i) =>
+      `${name}_bucket{le="${ms / 1000}"} ${latency.buckets[i]}`
+    ),
+    `${name}_bucket{le="+Inf"} ${latency.count}`,
+    `${name}_sum ${latency.sum / 1000}`,
+    `${name}_count ${latency.count}`,
+  ];
 }

@@ -5,8 +5,12 @@
  *
  * @module
  */
+import { checkBrokerPrefix, checkBrokerUrl } from "./broker_url.ts";
+import { BROKER_PREFIX } from "./constants.ts";
 import {
+  BROKER_TTL_S,
   IDLE_TIMEOUT_S,
+  MAX_BROKER_TTL_S,
   MAX_BUFFERED,
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_IP,
@@ -57,6 +61,14 @@ export interface Config {
   key: string;
   /** Serve Prometheus metrics at `/metrics`. */
   metrics: boolean;
+  /** `redis://…` or `rediss://…` joining a cluster; `""`: rooms in this process only. */
+  broker: string;
+  /** Key and channel prefix on the broker, so several clusters can share one Redis. */
+  brokerPrefix: string;
+  /** Seconds a dead instance's presence outlives its last heartbeat. */
+  brokerTtl: number;
+  /** Listen with `SO_REUSEPORT` so several processes share the port (Linux only). */
+  reusePort: boolean;
   /** The test lab: `/ws` and `/echo` query parameters that make the server misbehave. */
   lab: boolean;
   /** The fastest lab stream (`emit`, the `stream` kind), in messages a second per connection. */
@@ -281,6 +293,48 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze(
       kind: "boolean",
       default: true,
       help: "serve Prometheus metrics at /metrics (--no-metrics: off)",
+    },
+    {
+      key: "broker",
+      flag: "broker",
+      env: ["WSECHO_BROKER"],
+      kind: "string",
+      default: "",
+      check: checkBrokerUrl,
+      value: "URL",
+      help:
+        "join a cluster: redis://[user:password@]host[:port][/db] or rediss://…",
+    },
+    {
+      key: "brokerPrefix",
+      flag: "broker-prefix",
+      env: ["WSECHO_BROKER_PREFIX"],
+      kind: "string",
+      default: BROKER_PREFIX,
+      check: checkBrokerPrefix,
+      value: "PREFIX",
+      help: "key and channel prefix on the broker (one per cluster)",
+    },
+    {
+      key: "brokerTtl",
+      flag: "broker-ttl",
+      env: ["WSECHO_BROKER_TTL"],
+      kind: "integer",
+      default: BROKER_TTL_S,
+      min: 1,
+      max: MAX_BROKER_TTL_S,
+      value: "SECONDS",
+      help:
+        "a dead instance's members vanish within 4/3 of this after its last heartbeat",
+    },
+    {
+      key: "reusePort",
+      flag: "reuse-port",
+      env: ["WSECHO_REUSE_PORT"],
+      kind: "boolean",
+      default: false,
+      help:
+        "share the port with other wsecho processes (SO_REUSEPORT; Linux only, needs --unstable-net)",
     },
     {
       key: "lab",

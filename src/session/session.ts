@@ -63,7 +63,8 @@ export function createSessions(
   const server: KindServer = {
     instance: state.instance,
     uptimeSeconds: () => uptimeSeconds(state),
-    connections: () => registry.size,
+    // In a cluster: every instance's connections, this one's exactly.
+    connections: () => state.cluster.connections(registry.size),
     kinds: summarizeKinds(kinds.values()),
   };
   const labHighWater = Math.min(LAB_STREAM_HIGH_WATER, config.maxBuffered / 2);
