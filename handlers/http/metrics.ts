@@ -148,6 +148,53 @@ export function renderMetrics(state: ServerState): string {
   if (state.cluster.broker.url !== "") {
     lines.push(...brokerMetrics(state.cluster.broker));
   }
+  const { lab } = metrics;
+  metric(
+    "wsecho_lab_connections_total",
+    "counter",
+    "Connections opened with a test lab parameter, by parameter.",
+    [...lab.connections].map(([param, n]) => [{ param }, n]),
+  );
+  const labCounters: [string, string, number][] = [
+    [
+      "refusals",
+      "Handshakes refused on purpose by the lab's status.",
+      lab.refusals,
+    ],
+    [
+      "messages_dropped",
+      "Messages dropped on purpose by the lab's drop.",
+      lab.dropped,
+    ],
+    [
+      "messages_delayed",
+      "Messages held back by the lab's delay or jitter.",
+      lab.delayed,
+    ],
+    [
+      "messages_emitted",
+      "Messages sent by lab streams (emit, the stream kind).",
+      lab.emitted,
+    ],
+    [
+      "stream_pauses",
+      "Times a lab stream paused for a peer that was not reading.",
+      lab.streamPauses,
+    ],
+    [
+      "delay_overflows",
+      "Connections closed with 1008 for holding more than --max-delayed.",
+      lab.delayOverflows,
+    ],
+    [
+      "closes",
+      "Closes the lab was asked for (close_after, close_in, the close kind).",
+      lab.closes,
+    ],
+  ];
+  for (const [name, help, value] of labCounters) {
+    metric(`wsecho_lab_${name}_total`, "counter", help, [[{}, value]]);
+  }
   return `${lines.join("\n")}\n`;
 }
 

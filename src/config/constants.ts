@@ -68,6 +68,8 @@ export const ROUTES: Readonly<Record<string, string>> = Object.freeze({
   "/": "redirects to /client",
   "/client": "the playground page",
   "/ws": "the WebSocket",
+  "/echo": "HTTP echo, also /echo/…: the request as JSON, any method",
+  "/sse": "server-sent events",
   "/healthz": "liveness and counts (JSON)",
   "/metrics": "Prometheus metrics",
 });

@@ -83,3 +83,23 @@ export const BROKER_MAX_BACKOFF_MS = 5_000;
 
 /** Commands one broker connection may queue before more fail at once. */
 export const BROKER_MAX_QUEUED_COMMANDS = 10_000;
+
+/**
+ * The fastest test lab stream by default, in messages a second per
+ * connection (`--max-emit-rate`): 10,000 small messages a second cost a
+ * fraction of one core, and a stream pauses for a peer that does not read.
+ */
+export const MAX_EMIT_RATE = 10_000;
+
+/**
+ * Bytes one connection may hold for the test lab's `delay` by default
+ * (`--max-delayed`): a minute's delay of a 16 KiB/s client.
+ */
+export const MAX_DELAYED = 1 * MiB;
+
+/**
+ * Bytes queued to a peer above which a lab stream pauses (or half of
+ * `--max-buffered` when that is smaller), so that a stream never trips the
+ * slow-consumer close on its own.
+ */
+export const LAB_STREAM_HIGH_WATER = 1 * MiB;

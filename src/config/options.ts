@@ -14,6 +14,8 @@ import {
   MAX_BUFFERED,
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_IP,
+  MAX_DELAYED,
+  MAX_EMIT_RATE,
   MAX_MEMBERS_PER_ROOM,
   MAX_MESSAGE_SIZE,
   MAX_ROOMS_PER_CONNECTION,
@@ -67,6 +69,12 @@ export interface Config {
   brokerTtl: number;
   /** Listen with `SO_REUSEPORT` so several processes share the port (Linux only). */
   reusePort: boolean;
+  /** The test lab: `/ws` and `/echo` query parameters that make the server misbehave. */
+  lab: boolean;
+  /** The fastest lab stream (`emit`, the `stream` kind), in messages a second per connection. */
+  maxEmitRate: number;
+  /** Bytes one connection may have waiting for a lab `delay` before it is closed with 1008. */
+  maxDelayed: number;
 }
 
 /** How an option's text is read. */
@@ -327,6 +335,36 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze(
       default: false,
       help:
         "share the port with other wsecho processes (SO_REUSEPORT; Linux only, needs --unstable-net)",
+    },
+    {
+      key: "lab",
+      flag: "lab",
+      env: ["WSECHO_LAB"],
+      kind: "boolean",
+      default: true,
+      help: "the test lab's query parameters and kinds (--no-lab: refused)",
+    },
+    {
+      key: "maxEmitRate",
+      flag: "max-emit-rate",
+      env: ["WSECHO_MAX_EMIT_RATE"],
+      kind: "integer",
+      default: MAX_EMIT_RATE,
+      min: 1,
+      max: 1_000_000,
+      value: "N",
+      help: "fastest lab stream, in messages a second per connection",
+    },
+    {
+      key: "maxDelayed",
+      flag: "max-delayed",
+      env: ["WSECHO_MAX_DELAYED"],
+      kind: "size",
+      default: MAX_DELAYED,
+      min: 1,
+      max: 1024 * 1024 * 1024,
+      value: "BYTES",
+      help: "bytes held for a lab delay per connection, then closed with 1008",
     },
   ] satisfies OptionSpec[],
 );

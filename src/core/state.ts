@@ -35,6 +35,8 @@ export interface ServerState {
   readonly startedAt: number;
   /** Set once shutdown begins: new upgrades are refused. */
   draining: boolean;
+  /** Aborted when shutdown begins: pending `/echo` delays answer, `/sse` streams end. */
+  readonly shutdown: AbortController;
   /** Writes one log line. */
   readonly log: (line: string) => void;
 }
@@ -88,6 +90,7 @@ export function createState(
     instance,
     startedAt: Date.now(),
     draining: false,
+    shutdown: new AbortController(),
     log,
   };
 }

@@ -8,6 +8,7 @@
 import type { Protocol } from "../config/constants.ts";
 import type { JoinRefusal } from "../core/rooms.ts";
 import type { Envelope, ServerMessage } from "./envelope.ts";
+import type { LabControls } from "./lab_controls.ts";
 
 /** The connection that sent a request, as a kind sees it. */
 export interface KindConnection {
@@ -108,6 +109,8 @@ export interface KindContext {
    * @returns `true` when the frame was queued.
    */
   send(text: string): boolean;
+  /** The test lab's controls of this connection (`close`, `stream`, `handshake`). */
+  readonly lab?: LabControls;
 }
 
 /**

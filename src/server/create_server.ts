@@ -134,6 +134,7 @@ async function drain(
   httpServer: Deno.HttpServer,
 ): Promise<void> {
   state.draining = true;
+  state.shutdown.abort();
   // Deno's own shutdown does not close upgraded sockets, so close them
   // ourselves, and keep them registered until each peer answers.
   const reason = "server shutting down";

@@ -7,6 +7,7 @@
 import type { Connection } from "../core/connection.ts";
 import type { ServerState } from "../core/state.ts";
 import type { KindContext, KindServer } from "../protocol/kind.ts";
+import type { LabControls } from "../protocol/lab_controls.ts";
 
 /** Queues a text frame to a connection; `false` when it was not queued. */
 export type SendText = (target: Connection, text: string) => boolean;
@@ -18,6 +19,7 @@ export type SendText = (target: Connection, text: string) => boolean;
  * @param connection The connection the requests come from.
  * @param server The read-only view of the server.
  * @param sendText How frames are queued (the session's `deliver`).
+ * @param lab The test lab's controls of this connection.
  * @returns The context.
  */
 export function createKindContext(
@@ -25,6 +27,7 @@ export function createKindContext(
   connection: Connection,
   server: KindServer,
   sendText: SendText,
+  lab?: LabControls,
 ): KindContext {
   const { rooms, config, cluster } = state;
   // Without a broker the `sent` reply stays `{delivered}`, as it always was.
@@ -32,6 +35,7 @@ export function createKindContext(
   return {
     connection,
     server,
+    ...(lab === undefined ? {} : { lab }),
     send: (text) => sendText(connection, text),
     rooms: {
       get count() {
