@@ -434,3 +434,27 @@ Deno.test({
     assert.match(text, /<wipe>wsecho bench ws:/, "wiped before the table");
   },
 });
+
+Deno.test("wsecho bench --stream against wsecho's test lab: loss, order, one-way latency", async () => {
+  await using server = startServer();
+  const { code, stdout, stderr } = await runWsecho([
+    "bench",
+    "--stream",
+    "-c",
+    "2",
+    "--rate",
+    "200",
+    ...QUICK,
+    `${server.ws}?welcome=0`,
+  ]);
+  assert.equal(code, 0, stderr + stdout);
+  assert.match(
+    stdout,
+    /emit=70&rate=100&size=32: stream, 200 msg\/s over 2 connections/,
+  );
+  assert.match(
+    stdout,
+    /\n {2}messages +140 expected {2}140 received {2}0 lost {2}0 duplicated {2}0 reordered {2}0 malformed {2}0 late\n/,
+  );
+  assert.match(stdout, /\n {2}one-way +p50 /);
+});

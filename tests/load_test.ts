@@ -220,3 +220,27 @@ Deno.test("runLoad() --stream counts loss and reordering", async () => {
   assert.equal(report.messages.reordered, 1);
   assert.equal(report.messages.echoed, 29);
 });
+
+Deno.test("runLoad() --stream against wsecho's own test lab", async () => {
+  await using server = startServer();
+  for (const binary of [false, true]) {
+    const report = await runLoad(`${server.ws}?welcome=0`, {
+      stream: true,
+      connections: 2,
+      rate: 400,
+      size: 64,
+      binary,
+      durationMs: 500,
+      warmupMs: 100,
+      lateMs: 10_000,
+    });
+    assert.ok(report.ok, JSON.stringify(report.failures));
+    // 200 messages a second on each of 2 connections for 0.6 s.
+    assert.equal(report.messages.sent, 240);
+    assert.equal(report.messages.echoed, 240);
+    assert.equal(report.messages.missing, 0);
+    assert.equal(report.messages.reordered, 0);
+    assert.equal(report.messages.mismatched, 0);
+    assert.ok(report.latency.count > 0);
+  }
+});
