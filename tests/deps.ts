@@ -8,3 +8,4 @@
  */
 export { default as NodeWebSocket } from "npm:ws@8.18.3";
 export { parse as parseYaml } from "npm:yaml@2.9.1";
+export { chromium, type Page } from "npm:playwright-core@1.65.1";

@@ -6,10 +6,13 @@
  */
 import { RETRY_AFTER_S } from "../config/limits.ts";
 import {
+  JSON_PROTOCOL,
   type Protocol,
   STATUS,
   SUPPORTED_PROTOCOLS,
 } from "../config/constants.ts";
+import type { HandshakeInfo } from "../protocol/lab_controls.ts";
+import { type LabParams, readLabParams } from "../protocol/lab_params.ts";
 import { BOOLEAN_WORDS_TEXT, parseBoolean } from "../config/values.ts";
 import type { RefusalReason } from "../core/metrics.ts";
 import type { ServerState } from "../core/state.ts";
@@ -29,6 +32,15 @@ export interface Admission {
   readonly protocol: Protocol;
   /** Whether to send the welcome message. */
   readonly welcome: boolean;
+  /** The query string, parsed; `null` when the URL has none or only `welcome`. */
+  readonly query: URLSearchParams | null;
+  /** What the test lab was asked for; `undefined` for a plain connection. */
+  readonly lab: LabParams | undefined;
+  /**
+   * The upgrade request, for the lab's `handshake` kind: `wsecho.v1` only,
+   * copied here because its headers cannot be read after the upgrade.
+   */
+  readonly handshake: HandshakeInfo | undefined;
 }
 
 /** Decides one request: an {@linkcode Admission}, or the refusal to answer with. */
@@ -84,8 +96,18 @@ export function createAdmission(state: ServerState): Admit {
         }),
       );
     }
+    const { url } = request;
+    const mark = url.indexOf("?");
+    const welcomeParam = queryParam(url, "welcome");
+    // Most URLs have no query, and the usual one is `?welcome=0` alone, which
+    // names no lab parameter: build a URLSearchParams (an op call and several
+    // objects per connect) only for anything else.
+    const query = mark === -1 ||
+        (welcomeParam !== null &&
+          url.length - mark - 1 === "welcome=".length + welcomeParam.length)
+      ? null
+      : new URLSearchParams(url.slice(mark + 1));
     let welcome = config.welcome;
-    const welcomeParam = queryParam(request.url, "welcome");
     if (welcomeParam !== null) {
       const value = parseBoolean(welcomeParam);
       if (value === undefined) {
@@ -106,6 +128,23 @@ export function createAdmission(state: ServerState): Admit {
           `Origin not allowed: "${origin}"; ` +
             "allow it with --allow-origin (or WSECHO_ALLOW_ORIGIN)\n",
         ),
+      );
+    }
+    const lab = readLabParams(query, {
+      enabled: config.lab,
+      maxEmitRate: config.maxEmitRate,
+      maxMessageSize: config.maxMessageSize,
+    });
+    if (!lab.ok) return text(lab.status, `${lab.message}\n`);
+    const labParams = lab.params;
+    if (labParams !== undefined && labParams.status !== 0) {
+      metrics.lab.refusals++;
+      return text(
+        labParams.status,
+        `Refused by the test lab, as asked: status=${labParams.status}\n`,
+        labParams.retryAfter === undefined
+          ? {}
+          : { "retry-after": String(labParams.retryAfter) },
       );
     }
     if (maxConnections > 0 && registry.size >= maxConnections) {
@@ -138,10 +177,28 @@ export function createAdmission(state: ServerState): Admit {
         ),
       );
     }
-    const protocol = selectProtocol(
+    // subprotocol=none: complete the handshake choosing none of the offered.
+    const protocol = labParams?.subprotocolNone ? "" : selectProtocol(
       headers.get("sec-websocket-protocol"),
       SUPPORTED_PROTOCOLS,
     ) as Protocol;
-    return { ip, limitKey, protocol, welcome };
+    const handshake: HandshakeInfo | undefined = protocol === JSON_PROTOCOL
+      ? {
+        method: request.method,
+        url: request.url,
+        headers: new Headers(headers),
+        remote: { address: peer, port: info.remoteAddr.port },
+        protocol,
+      }
+      : undefined;
+    return {
+      ip,
+      limitKey,
+      protocol,
+      welcome,
+      query,
+      lab: labParams,
+      handshake,
+    };
   };
 }

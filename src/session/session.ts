@@ -10,7 +10,7 @@ import {
   JSON_PROTOCOL,
   SUPPORTED_PROTOCOLS,
 } from "../config/constants.ts";
-import { LOG_PREVIEW_LENGTH } from "../config/limits.ts";
+import { LAB_STREAM_HIGH_WATER, LOG_PREVIEW_LENGTH } from "../config/limits.ts";
 import { NAME, VERSION } from "../config/version.ts";
 import { type Connection, newConnectionId } from "../core/connection.ts";
 import { deliver, forget, markClosing } from "../core/delivery.ts";
@@ -30,9 +30,13 @@ import {
   type MessageKind,
   summarizeKinds,
 } from "../protocol/kind.ts";
+import type { LabControls } from "../protocol/lab_controls.ts";
+import { formatLabParams } from "../protocol/lab_params.ts";
 import type { Admission } from "./admission.ts";
 import { closeWhenQuiet } from "./graceful_close.ts";
 import { createKindContext } from "./kind_context.ts";
+import { createLabSession, type LabSession } from "./lab_session.ts";
+import { type LabStream, startStream } from "./lab_stream.ts";
 
 /** Starts sessions on upgraded sockets. */
 export type StartSession = (
@@ -62,15 +66,17 @@ export function createSessions(
   const server: KindServer = {
     instance: state.instance,
     uptimeSeconds: () => uptimeSeconds(state),
-    connections: () => registry.size,
+    // In a cluster: every instance's connections, this one's exactly.
+    connections: () => state.cluster.connections(registry.size),
     kinds: summarizeKinds(kinds.values()),
   };
+  const labHighWater = Math.min(LAB_STREAM_HIGH_WATER, config.maxBuffered / 2);
   const welcomeTail = `,"protocols":${JSON.stringify(SUPPORTED_PROTOCOLS)}}`;
   const welcomeHead = `{"type":"welcome","server":${JSON.stringify(NAME)},` +
     `"version":${JSON.stringify(VERSION)},"id":"`;
 
   return function startSession(socket, admission) {
-    const { protocol, welcome } = admission;
+    const { protocol, welcome, lab: labParams } = admission;
     const json = protocol === JSON_PROTOCOL;
     const connection: Connection = {
       id: newConnectionId(),
@@ -97,7 +103,27 @@ export function createSessions(
     registry.add(connection);
     metrics.accepted++;
     socket.binaryType = "arraybuffer";
+    let kindStream: LabStream | undefined;
     const context = json ? kindContext() : undefined;
+    // The lab's listener is chosen here, once: a connection without lab
+    // parameters never pays a per-message check for it.
+    const lab = labParams === undefined ? undefined : createLabSession({
+      params: labParams,
+      peer: {
+        send: (data, size) => deliver(state, connection, data, size),
+        bufferedAmount: () => socket.bufferedAmount,
+        close: closeGracefully,
+      },
+      counters: metrics.lab,
+      act: answer,
+      maxDelayedBytes: config.maxDelayed,
+      highWater: labHighWater,
+    });
+    if (labParams !== undefined) {
+      for (const name of labParams.names) {
+        increment(metrics.lab.connections, name);
+      }
+    }
 
     /** Closes from the server's side, forgetting the connection at once. */
     function closeGracefully(code: number, reason: string): void {
@@ -117,7 +143,42 @@ export function createSessions(
           lastSize = utf8Length(text);
         }
         return deliver(state, target, text, lastSize);
-      });
+      }, admission.handshake && labControls(admission.handshake));
+    }
+
+    function labControls(
+      handshake: NonNullable<Admission["handshake"]>,
+    ): LabControls {
+      return {
+        enabled: config.lab,
+        maxEmitRate: config.maxEmitRate,
+        maxMessageSize,
+        handshake,
+        close(code, reason) {
+          metrics.lab.closes++;
+          closeGracefully(code, reason);
+        },
+        stream(options, onEnd) {
+          if (kindStream !== undefined || lab?.streaming) return false;
+          kindStream = startStream({
+            send(data, size) {
+              if (!deliver(state, connection, data, size)) return false;
+              metrics.lab.emitted++;
+              return true;
+            },
+            bufferedAmount: () => socket.bufferedAmount,
+          }, {
+            ...options,
+            highWater: labHighWater,
+            onPause: () => metrics.lab.streamPauses++,
+            onEnd(result) {
+              kindStream = undefined;
+              onEnd(result);
+            },
+          });
+          return true;
+        },
+      };
     }
 
     function reply(message: ServerMessage): void {
@@ -147,6 +208,43 @@ export function createSessions(
         return;
       }
       if (maxMessagesPerSecond > 0 && !admit(data)) return;
+      if (context !== undefined && typeof data === "string") {
+        const result = dispatchMessage(data, kinds, context, onKindError);
+        if (result !== undefined) reply(result);
+      } else {
+        deliver(state, connection, data, size);
+      }
+    }
+
+    /**
+     * The lab's listener: the same counting and checks as `onMessage`, then
+     * the lab (delay, drop, close_after) decides when `answer` runs. Kept
+     * apart so that `onMessage`, the plain path, stays exactly as it is.
+     */
+    function onLabMessage(event: MessageEvent<string | ArrayBuffer>): void {
+      if (connection.closeCode !== 0) return;
+      const data = event.data;
+      const size = typeof data === "string"
+        ? utf8Length(data)
+        : data.byteLength;
+      connection.messagesIn++;
+      counters.messagesIn++;
+      counters.bytesIn += size;
+      if (verbose) logMessage(connection, data, log);
+      if (size > maxMessageSize) {
+        closeGracefully(
+          CLOSE.MessageTooBig,
+          `message too big: the limit is ${maxMessageSize} bytes`,
+        );
+        return;
+      }
+      if (maxMessagesPerSecond > 0 && !admit(data)) return;
+      (lab as LabSession).receive(data, size);
+    }
+
+    /** What `onMessage` does with an accepted message, for the lab to call when it is due. */
+    function answer(data: string | ArrayBuffer, size: number): void {
+      if (connection.closeCode !== 0) return;
       if (context !== undefined && typeof data === "string") {
         const result = dispatchMessage(data, kinds, context, onKindError);
         if (result !== undefined) reply(result);
@@ -186,24 +284,35 @@ export function createSessions(
 
     const openLine = `open ${connection.id} ${connection.ip}${
       json ? ` protocol=${protocol}` : ""
-    }`;
-    if (welcome) {
+    }${labParams === undefined ? "" : ` lab=${formatLabParams(labParams)}`}`;
+    if (welcome || lab !== undefined) {
       socket.addEventListener("open", () => {
         log(openLine);
+        lab?.open();
+        if (!welcome) return;
         const text =
           `${welcomeHead}${connection.id}","protocol":"${protocol}"${welcomeTail}`;
         deliver(state, connection, text, text.length);
       });
     } else {
-      // Nothing to send on open, so log the accepted upgrade now and spare
-      // the listener and the open event's dispatch (~500 bytes per connect).
+      // Nothing to do on open, so log the accepted upgrade now and spare the
+      // listener and the open event's dispatch (~500 bytes per connect).
       log(openLine);
     }
-    socket.addEventListener("message", onMessage);
-    // No "error" listener: every listener costs ~300 bytes and a record per
-    // connect, and the close event tells the same story. Deno closes a peer
-    // that missed its pong with 1001 itself (close event: 1001, IDLE_REASON,
-    // not clean), and ends an abrupt one (after an error event) with code 0.
+    socket.addEventListener("message", lab ? onLabMessage : onMessage);
+    if (lab !== undefined || context?.lab !== undefined) {
+      const stopLab = () => {
+        lab?.stop();
+        kindStream?.stop();
+      };
+      socket.addEventListener("close", stopLab);
+      socket.addEventListener("error", stopLab);
+    }
+    // No "error" listener of our own: every listener costs ~300 bytes and a
+    // record per connect, and the close event tells the same story. Deno
+    // closes a peer that missed its pong with 1001 itself (close event: 1001,
+    // IDLE_REASON, not clean), and ends an abrupt one (after an error event)
+    // with code 0.
     socket.addEventListener("close", (event) => {
       if (
         event.code === CLOSE.GoingAway && !event.wasClean &&
