@@ -483,13 +483,9 @@ Deno.test({
       await page.evaluate(
         `document.activeElement?.blur(); window.scrollTo(0, 0)`,
       );
-      await page.send("Emulation.setEmulatedMedia", {
-        features: [{ name: "prefers-color-scheme", value: "dark" }],
-      });
+      await page.colorScheme("dark");
       await page.screenshot(new URL("playground-dark.png", ARTIFACTS));
-      await page.send("Emulation.setEmulatedMedia", {
-        features: [{ name: "prefers-color-scheme", value: "light" }],
-      });
+      await page.colorScheme("light");
       const size = await page.screenshot(new URL("playground.png", ARTIFACTS));
       assert.ok(size < 300_000, `screenshot is ${size} bytes`);
       // docs/screenshot.png is committed: refresh it only when asked to, so
@@ -798,8 +794,8 @@ Deno.test({
   fn: () =>
     withPlayground(async (page, server, browser) => {
       await browser.grantPermissions(server.origin, [
-        "clipboardReadWrite",
-        "clipboardSanitizedWrite",
+        "clipboard-read",
+        "clipboard-write",
       ]);
       await connect(page);
       const READ = `navigator.clipboard.readText()`;
@@ -1002,10 +998,8 @@ Deno.test({
       await waitForRow(page, "in", "the error echo", (body) =>
         body.includes("an error row"));
       await waitForFlush(page);
-      for (const scheme of ["dark", "light"]) {
-        await page.send("Emulation.setEmulatedMedia", {
-          features: [{ name: "prefers-color-scheme", value: scheme }],
-        });
+      for (const scheme of ["dark", "light"] as const) {
+        await page.colorScheme(scheme);
         const report = await page.evaluate<ContrastReport>(CONTRAST_REPORT);
         // Form controls and scrollbars follow the scheme too.
         assert.equal(report.scheme, scheme);
@@ -1087,7 +1081,7 @@ Deno.test({
       );
       // On to the composer; type and send with Enter.
       await tabTo(page, "message");
-      await page.send("Input.insertText", { text: "typed" });
+      await page.insertText("typed");
       await page.press("Enter");
       await waitForRow(
         page,
