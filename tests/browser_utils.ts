@@ -126,6 +126,8 @@ const CSP_RECORDER = `globalThis.__cspViolations = [];
 export class Browser {
   #context: BrowserContext;
   #profile: string;
+  /** Every tab opened, in order. */
+  readonly pages: Page[] = [];
 
   /** Use {@linkcode Browser.launch} instead. */
   constructor(context: BrowserContext, profile: string) {
@@ -177,7 +179,9 @@ export class Browser {
     );
     const page = blank ?? await this.#context.newPage();
     await page.setViewportSize({ width: 1280, height: 800 });
-    return new Page(page);
+    const wrapped = new Page(page);
+    this.pages.push(wrapped);
+    return wrapped;
   }
 
   /**
@@ -214,6 +218,8 @@ export class Page {
   readonly errors: string[] = [];
   /** Messages of JavaScript dialogs (alert, confirm, prompt) that opened. */
   readonly dialogs: string[] = [];
+  /** Console errors a test expects, such as a refused connection. */
+  readonly expectedErrors: RegExp[] = [];
 
   constructor(page: PlaywrightPage) {
     this.pw = page;
@@ -335,6 +341,32 @@ export class Page {
   /** Emulates `prefers-color-scheme`. */
   async colorScheme(scheme: "light" | "dark"): Promise<void> {
     await this.pw.emulateMedia({ colorScheme: scheme });
+  }
+
+  /** Console errors that no pattern in {@linkcode Page.expectedErrors} explains. */
+  unexpectedErrors(): string[] {
+    return this.errors.filter((e) =>
+      !this.expectedErrors.some((pattern) => pattern.test(e))
+    );
+  }
+
+  /**
+   * Throws when the tab logged an unexpected console error, opened a dialog
+   * or saw a CSP violation.
+   */
+  async assertClean(): Promise<void> {
+    const problems = {
+      errors: this.unexpectedErrors(),
+      dialogs: this.dialogs,
+      csp: this.pw.isClosed() ? [] : await this.cspViolations(),
+    };
+    if (
+      problems.errors.length + problems.dialogs.length + problems.csp.length
+    ) {
+      throw new Error(
+        `The page was not clean: ${JSON.stringify(problems, null, 1)}`,
+      );
+    }
   }
 
   /** CSP violations seen since the page loaded. */
