@@ -142,9 +142,9 @@ export class Browser {
    * @throws {Error} When Chromium cannot be started.
    */
   static async launch(): Promise<Browser> {
+    const chromium = await loadChromium();
     const profile = await Deno.makeTempDir({ prefix: "wsecho-chromium-" });
     try {
-      const chromium = await loadChromium();
       const context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM_PATH,
         headless: true,
