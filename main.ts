@@ -4,17 +4,16 @@
  *
  * @module
  */
+import { readPem } from "./src/cli/read_pem.ts";
+import { type Config, ENV_VARS } from "./src/config/options.ts";
 import {
-  type Config,
-  ENV_VARS,
   helpText,
   parseCommand,
   UsageError,
-} from "./src/config.ts";
-import { createLogger } from "./src/logger.ts";
-import { createServer } from "./src/server.ts";
-import { readPem } from "./src/tls.ts";
-import { NAME, VERSION } from "./src/version.ts";
+} from "./src/config/parse_command.ts";
+import { NAME, VERSION } from "./src/config/version.ts";
+import { createLogger } from "./src/core/logger.ts";
+import { createServer } from "./src/server/create_server.ts";
 
 /**
  * Runs the command line.
@@ -63,8 +62,8 @@ async function serve(config: Config): Promise<number> {
       onListen: (addr) => logger.log(listeningLine(addr, config.cert !== "")),
     });
   } catch (error) {
-    // createServer only builds state and listens: whatever it throws is a
-    // listen failure (port taken, unknown host, no such address, bad TLS).
+    // The config is already valid, so createServer can only fail to listen
+    // (port taken, unknown host, no such address, bad TLS).
     const why = error instanceof Deno.errors.AddrInUse
       ? "the port is in use"
       : error instanceof Error
@@ -75,6 +74,8 @@ async function serve(config: Config): Promise<number> {
   }
 
   const stop = () => {
+    // One Ctrl-C can arrive twice (the terminal's and a watcher's): say it once.
+    if (controller.signal.aborted) return;
     logger.log("shutting down: closing connections with 1001");
     controller.abort();
   };

@@ -5,12 +5,16 @@
  *
  * @module
  */
-import type {
-  BrowserContext,
-  BrowserType,
-  Page as PlaywrightPage,
-} from "playwright-core";
-import { createServer, type ServerOptions } from "../src/server.ts";
+import {
+  type BrowserContext,
+  type BrowserType,
+  loadPlaywright,
+  type PlaywrightPage,
+} from "./deps.ts";
+import {
+  createServer,
+  type ServerOptions,
+} from "../src/server/create_server.ts";
 
 /**
  * The browser: Debian's `chromium` package, unless `CHROMIUM_PATH` names
@@ -114,7 +118,7 @@ export function delay(ms: number): Promise<void> {
  */
 async function loadChromium(): Promise<BrowserType> {
   Deno.env.set("__IS_WSL_TEST__", "1");
-  return (await import("playwright-core")).chromium;
+  return (await loadPlaywright()).chromium;
 }
 
 /** Records CSP violations before the page's own script runs. */

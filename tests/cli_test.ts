@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { closeSocket, connect, Inbox, waitFor } from "./test_utils.ts";
 import { smokeCommand } from "./binary_smoke.ts";
 import { runOnce, startWsecho } from "./wsecho_process.ts";
-import { VERSION } from "../src/version.ts";
+import { VERSION } from "../src/config/version.ts";
 
 /** `deno run --no-prompt` main.ts with exactly the server's permissions. */
 const WSECHO = smokeCommand(
@@ -127,7 +127,7 @@ Deno.test("wsecho serves, logs connections and exits 0 on SIGTERM after closing 
   assert.match(stderr, /shutting down: closing connections with 1001/);
   assert.match(
     stderr,
-    /close [0-9a-f]{12} 127\.0\.0\.1 code=1001 reason="server shutting down" in=1 out=1/,
+    /close [0-9a-f]{12} 127\.0\.0\.1 closed_by=server code=1001 reason="server shutting down" peer_code=1001 in=1 out=1/,
   );
   assert.doesNotMatch(stderr, /message /, "no per-message logging by default");
 });

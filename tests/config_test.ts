@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
+import { DEFAULT_CONFIG, ENV_VARS } from "../src/config/options.ts";
 import {
-  DEFAULT_CONFIG,
-  ENV_VARS,
   helpText,
   parseCommand,
-  parseSize,
   UsageError,
-} from "../src/config.ts";
+} from "../src/config/parse_command.ts";
+import { parseSize } from "../src/config/values.ts";
 
 const noEnv = () => undefined;
 
@@ -117,7 +116,11 @@ Deno.test("parseCommand() rejects bad input with one clear line", async (t) => {
     [["--idle-timeout", "-1"], {}, /--idle-timeout/],
     [["--max-message-size", "65MiB"], {}, /out of range/],
     [["--max-message-size", "lots"], {}, /is not a size/],
-    [["--welcome=maybe"], {}, /"maybe" is not true or false/],
+    [
+      ["--welcome=maybe"],
+      {},
+      /^Invalid value for --welcome: "maybe" is not one of 1, true, yes, on, 0, false, no, off$/,
+    ],
     [["stray"], {}, /stray/],
     [[], { WSECHO_PORT: "-5" }, /WSECHO_PORT: "-5"/],
     [["--cert", "c.pem"], {}, /--cert and --key must be given together/],

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { newConnectionId } from "../src/connection.ts";
+import { newConnectionId } from "../src/core/connection.ts";
 
 Deno.test("newConnectionId() makes distinct 12-hex-digit ids across pool refills", () => {
   const ids = new Set<string>();

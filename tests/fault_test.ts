@@ -23,7 +23,7 @@ import {
   OPCODE,
   RawClient,
 } from "./raw_client.ts";
-import type { ServerOptions } from "../src/server.ts";
+import type { ServerOptions } from "../src/server/create_server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

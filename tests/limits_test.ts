@@ -18,21 +18,18 @@ import {
   waitFor,
 } from "./test_utils.ts";
 import { type HandshakeResponse, OPCODE, RawClient } from "./raw_client.ts";
-import {
-  DEFAULT_CONFIG,
-  parseCommand,
-  RUNTIME_MAX_MESSAGE_SIZE,
-} from "../src/config.ts";
-import type { Connection } from "../src/connection.ts";
+import { DEFAULT_CONFIG } from "../src/config/options.ts";
+import { parseCommand } from "../src/config/parse_command.ts";
+import { RUNTIME_MAX_MESSAGE_SIZE } from "../src/config/limits.ts";
+import type { Connection } from "../src/core/connection.ts";
 import {
   MAX_MEMBERS_PER_ROOM,
   MAX_ROOMS_PER_CONNECTION,
-} from "../src/limits.ts";
-import { createState } from "../src/state.ts";
-import { MESSAGE_HANDLERS } from "../handlers/message_handlers.ts";
-import { JOIN_HANDLER } from "../handlers/join.ts";
-import type { MessageContext } from "../handlers/messages.ts";
-import { ProtocolError } from "../handlers/messages.ts";
+} from "../src/config/limits.ts";
+import { createState } from "../src/core/state.ts";
+import { JOIN_KIND } from "../handlers/kinds/join.ts";
+import { createKindContext } from "../src/session/kind_context.ts";
+import { ProtocolError } from "../src/protocol/envelope.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -310,7 +307,11 @@ Deno.test("maxConnections: N connections are accepted, N+1 gets 503 with Retry-A
 });
 
 Deno.test("maxConnectionsPerIp: N from one address are accepted, N+1 gets 503 with Retry-After", async () => {
-  await using ts = startServer({ maxConnections: 100, maxConnectionsPerIp: 2 });
+  await using ts = startServer({
+    maxConnections: 100,
+    maxConnectionsPerIp: 2,
+    limitLoopback: true,
+  });
   const sockets = [await connect(ts.ws), await connect(ts.ws)];
   try {
     const response = await handshake(ts);
@@ -558,7 +559,7 @@ Deno.test("rooms: a connection may join 32 rooms; the 33rd gets too_many_rooms",
 Deno.test("rooms: a room holds 10,000 members; the next join gets room_full", () => {
   // 10,001 sockets would cost seconds; the limit lives in Rooms and the join
   // handler, so they are driven directly with plain connection records.
-  const state = createState(DEFAULT_CONFIG, () => {}, MESSAGE_HANDLERS);
+  const state = createState(DEFAULT_CONFIG);
   const { rooms } = state;
   const member = (i: number) =>
     ({ id: `c${i}`, rooms: new Set<string>() }) as unknown as Connection;
@@ -567,13 +568,15 @@ Deno.test("rooms: a room holds 10,000 members; the next join gets room_full", ()
   }
   const last = member(MAX_MEMBERS_PER_ROOM);
   assert.equal(rooms.join(last, "big"), "room_full");
-  const context = {
-    connection: last,
-    state,
-    send: () => true,
-  } satisfies MessageContext;
+  const server = {
+    instance: state.instance,
+    uptimeSeconds: () => 0,
+    connections: () => 0,
+    kinds: [],
+  };
+  const context = createKindContext(state, last, server, () => true);
   assert.throws(
-    () => JOIN_HANDLER.handle({ type: "join", room: "big" }, context),
+    () => JOIN_KIND.handle({ type: "join", room: "big" }, context),
     (error) =>
       error instanceof ProtocolError && error.code === "room_full" &&
       error.message ===

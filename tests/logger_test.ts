@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger } from "../src/logger.ts";
+import { createLogger } from "../src/core/logger.ts";
 
 function sink(maxChunk = Infinity) {
   const writes: string[] = [];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import NodeWebSocket from "ws";
+import { NodeWebSocket } from "./deps.ts";
 import {
   closeSocket,
   connect,
@@ -7,7 +7,7 @@ import {
   startServer,
   waitFor,
 } from "./test_utils.ts";
-import { VERSION } from "../src/version.ts";
+import { VERSION } from "../src/config/version.ts";
 
 const decoder = new TextDecoder();
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { utf8Length } from "../src/metrics.ts";
+import { utf8Length } from "../src/core/utf8_length.ts";
 
 Deno.test("utf8Length() matches TextEncoder for every kind of character", () => {
   const samples = [

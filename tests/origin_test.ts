@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compileOriginPolicy } from "../src/origin.ts";
+import { compileOriginPolicy } from "../src/session/origin.ts";
 
 Deno.test("compileOriginPolicy() passes requests without Origin and same-origin pages", () => {
   const allowed = compileOriginPolicy([]);

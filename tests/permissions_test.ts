@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
-import { ENV_VARS } from "../src/config.ts";
+import { ENV_VARS } from "../src/config/options.ts";
 import { compileArgs, hostTarget } from "../tools/compile.ts";
 import {
   permissionFlags,

@@ -7,13 +7,11 @@ import {
   type TestServer,
   waitFor,
 } from "./test_utils.ts";
-import { JSON_PROTOCOL, type MessageHandler } from "../handlers/messages.ts";
-import {
-  type ClientMessage,
-  MESSAGE_HANDLERS,
-} from "../handlers/message_handlers.ts";
-import { MAX_ROOMS_PER_CONNECTION } from "../src/limits.ts";
-import { VERSION } from "../src/version.ts";
+import { JSON_PROTOCOL } from "../src/config/constants.ts";
+import type { MessageKind } from "../src/protocol/kind.ts";
+import { type ClientMessage, MESSAGE_KINDS } from "../src/protocol/kinds.ts";
+import { MAX_ROOMS_PER_CONNECTION } from "../src/config/limits.ts";
+import { VERSION } from "../src/config/version.ts";
 
 const encoder = new TextEncoder();
 
@@ -208,14 +206,17 @@ Deno.test("wsecho.v1: bad input gets an error frame and the connection lives on"
 
 Deno.test("wsecho.v1: a handler that throws fails its own request only", async () => {
   const logs: string[] = [];
-  const boom: MessageHandler = {
+  const boom: MessageKind = {
+    type: "boom",
+    about: "always throws",
+    example: {},
     parse: (envelope) => envelope,
     handle() {
       throw new Error("handler bug");
     },
   };
   await using s = startServer({
-    messageHandlers: { ...MESSAGE_HANDLERS, boom },
+    messageKinds: [...MESSAGE_KINDS, boom],
     log: (line) => logs.push(line),
   });
   const [a, b] = [await join(s), await join(s)];

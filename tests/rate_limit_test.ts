@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { takeToken } from "../src/rate_limit.ts";
+import { takeToken } from "../src/core/rate_limit.ts";
 
 Deno.test("takeToken() allows a burst of rate messages, then refills over time", () => {
   const bucket = { tokens: 10, refilledAt: 0 };

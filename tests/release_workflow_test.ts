@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
+import { parseYaml as parse } from "./deps.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { CHECKSUMS_FILE, outputName, TARGETS } from "../tools/compile.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createRouter } from "../src/router.ts";
+import { createRouter } from "../src/server/router.ts";
 
 const info = {
   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },

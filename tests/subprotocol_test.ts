@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { selectProtocol } from "../src/subprotocol.ts";
+import { selectProtocol } from "../src/session/subprotocol.ts";
 
 Deno.test("selectProtocol() picks the first offered protocol the server supports", () => {
   const supported = ["wsecho.v1", "wsecho.v2"];

@@ -9,7 +9,7 @@ import {
   createServer,
   type ServerOptions,
   type WsechoServer,
-} from "../src/server.ts";
+} from "../src/server/create_server.ts";
 
 /** A server started for one test. */
 export interface TestServer extends AsyncDisposable {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ENV_VARS } from "../src/config.ts";
+import { ENV_VARS } from "../src/config/options.ts";
 
 /** What a finished run printed. */
 export interface RunOutput {

@@ -1,0 +1,33 @@
+/**
+ * `GET /healthz`: liveness and a few numbers for load balancers and people.
+ *
+ * @module
+ */
+import { STATUS, SUPPORTED_PROTOCOLS } from "../../src/config/constants.ts";
+import { VERSION } from "../../src/config/version.ts";
+import { type ServerState, uptimeSeconds } from "../../src/core/state.ts";
+
+/**
+ * Creates the health handler of one server.
+ *
+ * @param state The server state.
+ * @returns The handler: 200 while serving, 503 while shutting down.
+ */
+export function createHealthHandler(state: ServerState): () => Response {
+  return function serveHealth() {
+    const body = {
+      status: state.draining ? "draining" : "ok",
+      connections: state.registry.size,
+      uptime_s: uptimeSeconds(state),
+      version: VERSION,
+      instance: state.instance,
+      protocols: SUPPORTED_PROTOCOLS,
+      rooms: state.rooms.size,
+      refused: state.metrics.refused,
+    };
+    return Response.json(body, {
+      status: state.draining ? STATUS.ServiceUnavailable : STATUS.OK,
+      headers: { "cache-control": "no-store" },
+    });
+  };
+}

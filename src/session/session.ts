@@ -1,0 +1,260 @@
+/**
+ * One WebSocket's life after the upgrade: the byte-exact echo, or `wsecho.v1`
+ * dispatch when the client asked for it; the size and rate limits; the
+ * welcome; and the open and close log lines.
+ *
+ * @module
+ */
+import {
+  CLOSE,
+  JSON_PROTOCOL,
+  SUPPORTED_PROTOCOLS,
+} from "../config/constants.ts";
+import { LOG_PREVIEW_LENGTH } from "../config/limits.ts";
+import { NAME, VERSION } from "../config/version.ts";
+import { type Connection, newConnectionId } from "../core/connection.ts";
+import { deliver, forget, markClosing } from "../core/delivery.ts";
+import { increment } from "../core/metrics.ts";
+import { takeToken } from "../core/rate_limit.ts";
+import { type ServerState, uptimeSeconds } from "../core/state.ts";
+import { utf8Length } from "../core/utf8_length.ts";
+import { dispatchMessage } from "../protocol/dispatch.ts";
+import {
+  errorMessage,
+  peekId,
+  type ServerMessage,
+} from "../protocol/envelope.ts";
+import {
+  type KindContext,
+  type KindServer,
+  type MessageKind,
+  summarizeKinds,
+} from "../protocol/kind.ts";
+import type { Admission } from "./admission.ts";
+import { closeWhenQuiet } from "./graceful_close.ts";
+import { createKindContext } from "./kind_context.ts";
+
+/** Starts sessions on upgraded sockets. */
+export type StartSession = (
+  socket: WebSocket,
+  admission: Admission,
+) => Connection;
+
+/** Deno's reason when a peer missed its pong: the close it sent was 1001. */
+const IDLE_REASON = "No response from ping frame.";
+
+/**
+ * Prepares what every session of one server shares, once.
+ *
+ * @param state The server state.
+ * @param kinds The `wsecho.v1` kinds, by `type`.
+ * @returns A function that starts the session of one upgraded socket.
+ */
+export function createSessions(
+  state: ServerState,
+  kinds: ReadonlyMap<string, MessageKind>,
+): StartSession {
+  const { config, registry, metrics, log } = state;
+  const { maxMessageSize, maxMessagesPerSecond, verbose } = config;
+  const server: KindServer = {
+    instance: state.instance,
+    uptimeSeconds: () => uptimeSeconds(state),
+    connections: () => registry.size,
+    kinds: summarizeKinds(kinds.values()),
+  };
+  const welcomeTail = `,"protocols":${JSON.stringify(SUPPORTED_PROTOCOLS)}}`;
+  const welcomeHead = `{"type":"welcome","server":${JSON.stringify(NAME)},` +
+    `"version":${JSON.stringify(VERSION)},"id":"`;
+
+  return function startSession(socket, admission) {
+    const { protocol, welcome } = admission;
+    const json = protocol === JSON_PROTOCOL;
+    const connection: Connection = {
+      id: newConnectionId(),
+      socket,
+      ip: admission.ip,
+      limitKey: admission.limitKey,
+      protocol,
+      rooms: new Set(),
+      messagesIn: 0,
+      messagesOut: 0,
+      tokens: maxMessagesPerSecond,
+      refilledAt: maxMessagesPerSecond > 0 ? performance.now() : 0,
+      throttled: 0,
+      counters: json ? metrics.json : metrics.echo,
+      unchecked: 0,
+      closeCode: 0,
+      closeReason: "",
+      released: false,
+    };
+    const { counters } = connection;
+    // Registered now, not on open, so that concurrent handshakes count against the caps.
+    registry.add(connection);
+    metrics.accepted++;
+    socket.binaryType = "arraybuffer";
+    const context = json ? kindContext() : undefined;
+
+    /** Closes from the server's side, forgetting the connection at once. */
+    function closeGracefully(code: number, reason: string): void {
+      if (connection.closeCode !== 0) return;
+      markClosing(connection, code, reason);
+      forget(state, connection, code);
+      closeWhenQuiet(socket, code, reason);
+    }
+
+    function kindContext(): KindContext {
+      let lastText = "";
+      let lastSize = 0;
+      return createKindContext(state, connection, server, (target, text) => {
+        // A broadcast sends one string to many members: measure it once.
+        if (text !== lastText) {
+          lastText = text;
+          lastSize = utf8Length(text);
+        }
+        return deliver(state, target, text, lastSize);
+      });
+    }
+
+    function reply(message: ServerMessage): void {
+      if (message.type === "error") {
+        increment(metrics.errors, String(message.code));
+      }
+      const text = JSON.stringify(message);
+      deliver(state, connection, text, utf8Length(text));
+    }
+
+    function onMessage(event: MessageEvent<string | ArrayBuffer>): void {
+      // After a server-side close the peer's input is read but not acted on.
+      if (connection.closeCode !== 0) return;
+      const data = event.data;
+      const size = typeof data === "string"
+        ? utf8Length(data)
+        : data.byteLength;
+      connection.messagesIn++;
+      counters.messagesIn++;
+      counters.bytesIn += size;
+      if (verbose) logMessage(connection, data, log);
+      if (size > maxMessageSize) {
+        closeGracefully(
+          CLOSE.MessageTooBig,
+          `message too big: the limit is ${maxMessageSize} bytes`,
+        );
+        return;
+      }
+      if (maxMessagesPerSecond > 0 && !admit(data)) return;
+      if (context !== undefined && typeof data === "string") {
+        const result = dispatchMessage(data, kinds, context, onKindError);
+        if (result !== undefined) reply(result);
+      } else {
+        deliver(state, connection, data, size);
+      }
+    }
+
+    function onKindError(error: unknown): void {
+      log(
+        `error ${connection.id}: handler failed: ${
+          error instanceof Error ? error.stack : String(error)
+        }`,
+      );
+    }
+
+    /** Applies the rate limit; only called when one is set. */
+    function admit(data: string | ArrayBuffer): boolean {
+      if (takeToken(connection, maxMessagesPerSecond, performance.now())) {
+        connection.throttled = 0;
+        return true;
+      }
+      connection.throttled++;
+      // A raw echo has no error frame to send, so it closes at once; wsecho.v1
+      // clients are told, and closed after a further second's worth of refusals.
+      if (!json || connection.throttled > maxMessagesPerSecond) {
+        closeGracefully(CLOSE.PolicyViolation, "rate limit exceeded");
+      } else {
+        reply(errorMessage(
+          "rate_limited",
+          `Rate limit exceeded: at most ${maxMessagesPerSecond} messages a second`,
+          typeof data === "string" ? peekId(data) : undefined,
+        ));
+      }
+      return false;
+    }
+
+    socket.addEventListener("open", () => {
+      log(
+        `open ${connection.id} ${connection.ip}${
+          json ? ` protocol=${protocol}` : ""
+        }`,
+      );
+      if (!welcome) return;
+      const text =
+        `${welcomeHead}${connection.id}","protocol":"${protocol}"${welcomeTail}`;
+      deliver(state, connection, text, text.length);
+    });
+    socket.addEventListener("message", onMessage);
+    let dropped = "";
+    // Deno fires error first on an abrupt end ("Unexpected EOF", then close
+    // with code 0) and on a missed pong (it has then sent 1001 itself).
+    socket.addEventListener("error", (event) => {
+      const message = (event as ErrorEvent).message ?? "";
+      if (message === IDLE_REASON) {
+        markClosing(connection, CLOSE.GoingAway, IDLE_REASON);
+      } else dropped = message || "connection lost";
+    });
+    socket.addEventListener("close", (event) => {
+      const code = event.code === 0 ? CLOSE.Abnormal : event.code;
+      forget(
+        state,
+        connection,
+        connection.closeCode !== 0
+          ? connection.closeCode
+          : dropped !== ""
+          ? CLOSE.Abnormal
+          : code,
+      );
+      log(closeLine(connection, event, dropped));
+    });
+    return connection;
+  };
+}
+
+/** The log line of a close: who closed, with which code, and what the other side answered. */
+function closeLine(
+  connection: Connection,
+  event: CloseEvent,
+  dropped: string,
+): string {
+  const { id, ip, closeCode, closeReason, messagesIn, messagesOut } =
+    connection;
+  const counts = `in=${messagesIn} out=${messagesOut}`;
+  const answered = event.wasClean && event.code !== 0 &&
+    event.code !== CLOSE.Abnormal;
+  if (closeCode !== 0) {
+    return `close ${id} ${ip} closed_by=server code=${closeCode} ` +
+      `reason=${JSON.stringify(closeReason)} peer_code=${
+        answered ? event.code : "none"
+      } ${counts}`;
+  }
+  if (dropped !== "" || !answered) {
+    return `close ${id} ${ip} closed_by=none code=${CLOSE.Abnormal} ` +
+      `reason=${JSON.stringify(dropped || event.reason)} ${counts}`;
+  }
+  return `close ${id} ${ip} closed_by=peer code=${event.code}` +
+    `${
+      event.reason ? ` reason=${JSON.stringify(event.reason)}` : ""
+    } ${counts}`;
+}
+
+function logMessage(
+  connection: Connection,
+  data: string | ArrayBuffer,
+  log: (line: string) => void,
+): void {
+  const preview = typeof data === "string"
+    ? JSON.stringify(
+      data.length > LOG_PREVIEW_LENGTH
+        ? `${data.slice(0, LOG_PREVIEW_LENGTH)}…`
+        : data,
+    )
+    : `<binary ${data.byteLength} bytes>`;
+  log(`message ${connection.id} ${preview}`);
+}
