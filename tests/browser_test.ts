@@ -1230,6 +1230,19 @@ Deno.test({
   ignore,
   fn: () =>
     withPlayground(async (page) => {
+      // Before connecting, the page's own list has the lab's kinds too.
+      await page.click("#add-v1");
+      assert.deepEqual(
+        await page.evaluate(
+          `[...document.querySelectorAll("#kind option")].map((o) => o.value)`,
+        ),
+        [...KINDS, ...LAB_TEMPLATES.map(([kind]) => kind)],
+      );
+      for (const [kind, fields] of LAB_TEMPLATES) {
+        await page.select("#kind", kind);
+        const message = JSON.parse((await composer(page)).value);
+        assert.deepEqual(Object.keys(message), ["type", "id", ...fields]);
+      }
       await connect(page, "wsecho.v1");
       assert.equal(
         await page.evaluate(`document.querySelector("#kind-wrap").hidden`),
@@ -1293,17 +1306,22 @@ Deno.test({
         JSON.parse(reply.body).connection.id,
         await page.text("#my-id"),
       );
-      // The lab's kinds have templates too.
+      // The list and the templates come from the server's kinds table.
+      const kinds: { type: string; example: Record<string, unknown> }[] =
+        JSON.parse(reply.body).kinds;
       assert.deepEqual(
         await page.evaluate(
           `[...document.querySelectorAll("#kind option")].map((o) => o.value)`,
         ),
-        [...KINDS, "close", "stream", "handshake"],
+        kinds.map((k) => k.type),
       );
-      for (const [kind, fields] of LAB_TEMPLATES) {
-        await page.select("#kind", kind);
+      for (const { type, example } of kinds) {
+        await page.select("#kind", type);
         const message = JSON.parse((await composer(page)).value);
-        assert.deepEqual(Object.keys(message), ["type", "id", ...fields]);
+        assert.deepEqual(
+          Object.keys(message),
+          ["type", "id", ...Object.keys(example).filter((k) => k !== "type")],
+        );
       }
       assertNoErrors(page);
     }),
