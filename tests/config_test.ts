@@ -121,6 +121,26 @@ Deno.test("parseCommand() rejects bad input with one clear line", async (t) => {
       {},
       /^Invalid value for --welcome: "maybe" is not one of 1, true, yes, on, 0, false, no, off$/,
     ],
+    [
+      [],
+      { WSECHO_WELCOME: "maybe" },
+      /^Invalid value for WSECHO_WELCOME: "maybe" is not one of 1, true, yes, on, 0, false, no, off$/,
+    ],
+    [
+      ["--allow-origin", "not a url"],
+      {},
+      /^Invalid value for --allow-origin: "not a url" is not an origin/,
+    ],
+    [
+      ["--allow-origin", "https://example.com/path"],
+      {},
+      /^Invalid value for --allow-origin: "https:\/\/example\.com\/path" is not an origin/,
+    ],
+    [
+      ["--trusted-proxy", "10.0.0.300"],
+      {},
+      /^Invalid value for --trusted-proxy: "10\.0\.0\.300" is not an IP address$/,
+    ],
     [["stray"], {}, /stray/],
     [[], { WSECHO_PORT: "-5" }, /WSECHO_PORT: "-5"/],
     [["--cert", "c.pem"], {}, /--cert and --key must be given together/],
