@@ -362,6 +362,8 @@ Deno.test({
           ),
           [],
         );
+        page.expectedErrors.push(/WebSocket connection to .* failed/);
+        await page.assertClean();
       } finally {
         await browser.close();
       }
@@ -493,6 +495,17 @@ Deno.test({
       );
       await waitForRow(page, "in", "the broadcast receipt", (body) =>
         body.includes(`"type": "sent"`));
+      // A few short exchanges after the long info reply, as people use it.
+      for (const kind of ["ping", "echo", "ping"]) {
+        await page.select("#kind", kind);
+        await page.press("Enter");
+      }
+      await send(page, "json", `{"type":"echo","id":42,"data":[1,2,3]}`);
+      await chat(friend, "lobby", "see you in the lab tab");
+      await waitForChat(page, friendId, "see you in the lab tab");
+      await waitForRow(page, "in", "the last echo", (body) =>
+        body.includes(`"id": 42`));
+      await waitForFlush(page);
       await page.waitFor(
         `/ms$/.test(document.querySelector("#rtt").textContent)`,
         "a round-trip time",
@@ -1067,6 +1080,8 @@ Deno.test({
           ),
           [],
         );
+        page.expectedErrors.push(/WebSocket connection to .* failed/);
+        await page.assertClean();
         assert.deepEqual(page.dialogs, []);
       } finally {
         await browser.close();
