@@ -13,6 +13,13 @@ import {
   waitFor,
 } from "./test_utils.ts";
 
+/** A handshake written by hand, for peers that then misbehave. */
+const UPGRADE_REQUEST = new TextEncoder().encode(
+  "GET /ws?welcome=0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" +
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+    "Sec-WebSocket-Version: 13\r\n\r\n",
+);
+
 Deno.test("session: a burst over the rate limit gets its echoes, then the 1008 close frame", async (t) => {
   for (const burst of [6, 50, 500]) {
     await t.step(`a burst of ${burst} with a limit of 3`, async () => {
@@ -144,11 +151,7 @@ Deno.test("session: the close log says who closed, with the code each side sent"
       });
       try {
         await conn.write(
-          new TextEncoder().encode(
-            "GET /ws?welcome=0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" +
-              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-              "Sec-WebSocket-Version: 13\r\n\r\n",
-          ),
+          UPGRADE_REQUEST,
         );
         await waitFor(
           () => logs.some((l) => l.startsWith("close ")),
@@ -174,11 +177,7 @@ Deno.test("session: the close log says who closed, with the code each side sent"
         port: ts.server.addr.port,
       });
       await conn.write(
-        new TextEncoder().encode(
-          "GET /ws?welcome=0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" +
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-            "Sec-WebSocket-Version: 13\r\n\r\n",
-        ),
+        UPGRADE_REQUEST,
       );
       await conn.read(new Uint8Array(512));
       conn.close();

@@ -90,6 +90,15 @@ async function refused(port: number): Promise<boolean> {
   }
 }
 
+/** Waits up to 15 s for a port to stop accepting connections. */
+async function closesSoon(port: number): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (!await refused(port) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return await refused(port);
+}
+
 Deno.test("deno task start starts from an empty cache without fetching any package", async () => {
   const cache = await Deno.makeTempDir({ prefix: "wsecho_cold_cache_" });
   try {
@@ -145,11 +154,7 @@ Deno.test({
     );
     job.signalGroup("SIGTERM");
     await job.waitFor(/shutting down/);
-    const deadline = Date.now() + 15_000;
-    while (!await refused(port) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.ok(await refused(port), "the server outlived its process group");
+    assert.ok(await closesSoon(port), "the server outlived its process group");
   },
 });
 
@@ -169,11 +174,7 @@ Deno.test("deno task dev: one Ctrl-C says shutting down once", async () => {
   // A terminal's Ctrl-C signals the whole foreground group.
   job.signalGroup("SIGINT");
   await job.waitFor(/shutting down/);
-  const deadline = Date.now() + 15_000;
-  while (!await refused(port) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.ok(await refused(port));
+  assert.ok(await closesSoon(port), "the server outlived Ctrl-C");
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(job.stderr.match(/shutting down/g)?.length, 1, job.stderr);
 });

@@ -20,6 +20,7 @@ import {
   waitFor,
 } from "./test_utils.ts";
 import { OPCODE, RawClient } from "./raw_client.ts";
+import { startWsecho } from "./wsecho_process.ts";
 
 const HAS_OPENSSL = (() => {
   try {
@@ -393,3 +394,40 @@ function splitLines(): TransformStream<string, string> {
     },
   });
 }
+
+Deno.test({
+  name: "deno task start:tls serves https:// from tls/cert.pem and tls/key.pem",
+  ignore: !HAS_OPENSSL,
+  async fn() {
+    const root = fileURLToPath(new URL("..", import.meta.url));
+    const dir = join(root, "tls");
+    // Never overwrite a user's own certificate.
+    const existed = await Deno.stat(dir).then(() => true, () => false);
+    if (existed) {
+      throw new Error(`${dir} exists: move it away to run this test`);
+    }
+    const { ca, cert, key } = await certificates();
+    const client = Deno.createHttpClient({ caCerts: [ca] });
+    await Deno.mkdir(dir);
+    try {
+      await Deno.writeTextFile(join(dir, "cert.pem"), cert);
+      await Deno.writeTextFile(join(dir, "key.pem"), key);
+      await using server = await startWsecho(
+        [Deno.execPath(), "task", "start:tls"],
+        ["--hostname", "127.0.0.1", "--port", "0"],
+        { cwd: root, timeoutMs: 60_000 },
+      );
+      assert.match(server.stderr, /https:\/\/127\.0\.0\.1:\d+\/client/);
+      const health = await fetch(`https://127.0.0.1:${server.port}/healthz`, {
+        client,
+      });
+      assert.equal((await health.json()).status, "ok");
+      await assertWssEcho(`wss://127.0.0.1:${server.port}/ws`, client);
+      const { code } = await server.stop();
+      assert.equal(code, 0);
+    } finally {
+      client.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
