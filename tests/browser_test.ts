@@ -2302,3 +2302,36 @@ Deno.test({
       assert.equal(await page.text("#sse-state"), "Closed");
     }),
 });
+
+Deno.test({
+  name:
+    "client page: lab closes and refusals reach the page with their code, reason and cause",
+  ignore: ignore || !LAB_HERE.http,
+  fn: () =>
+    withPlayground(async (page, server) => {
+      page.expectedErrors.push(/WebSocket connection to .* failed/);
+      await page.click("#reconnect");
+      await page.click("#tab-lab");
+      await page.fill("#lab-close_in", "300");
+      await page.fill("#lab-close_code", "4001");
+      await page.fill("#lab-close_reason", "lab says bye");
+      await page.click("#lab-connect");
+      await waitForRow(page, "sys", "the lab's close", (body) =>
+        body.startsWith("Closed · 4001"));
+      assert.deepEqual(
+        await page.evaluate(`[document.querySelector("#close-code").textContent,
+          document.querySelector("#close-reason").textContent]`),
+        ["4001", "lab says bye"],
+      );
+      await page.click("#lab-reset");
+      await page.fill("#lab-status", "429");
+      await page.fill("#lab-retry_after", "3");
+      assert.equal(
+        await page.evaluate(`document.querySelector("#url").value`),
+        `ws://127.0.0.1:${server.port}/ws?status=429&retry_after=3`,
+      );
+      await page.click("#lab-connect");
+      await waitForRow(page, "sys", "the refusal", (body) =>
+        body.includes("status=429 refused the handshake on purpose"));
+    }),
+});
