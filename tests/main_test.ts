@@ -37,31 +37,6 @@ Deno.test("GET /client serves the embedded page with a strict policy", async () 
   assert.equal(await head.text(), "");
 });
 
-Deno.test("GET / redirects to /client", async () => {
-  await using s = startServer();
-  const res = await fetch(`${s.http}/`, { redirect: "manual" });
-  await res.body?.cancel();
-  assert.equal(res.status, 302);
-  assert.equal(res.headers.get("location"), "/client");
-});
-
-Deno.test("HTTP errors: 404, 405 with Allow, 426 on /ws without upgrade", async () => {
-  await using s = startServer();
-  const missing = await fetch(`${s.http}/nope`);
-  assert.equal(missing.status, 404);
-  assert.match(await missing.text(), /Not found: "\/nope"/);
-
-  const wrong = await fetch(`${s.http}/client`, { method: "POST", body: "x" });
-  assert.equal(wrong.status, 405);
-  assert.equal(wrong.headers.get("allow"), "GET, HEAD");
-  await wrong.body?.cancel();
-
-  const plain = await fetch(`${s.http}/ws`);
-  assert.equal(plain.status, 426);
-  assert.equal(plain.headers.get("upgrade"), "websocket");
-  assert.match(await plain.text(), /Upgrade required/);
-});
-
 Deno.test("GET /ws with a broken handshake answers 400, never 500", async () => {
   await using s = startServer();
   // Upgrade headers without Sec-WebSocket-Key: Deno.upgradeWebSocket throws.
@@ -294,11 +269,4 @@ Deno.test("GET /metrics exposes Prometheus counters that move", async () => {
   assert.equal(samples.get('wsecho_closes_total{code="1000"}'), 1);
   assert.equal(samples.get("wsecho_connections_open"), 0);
   assert.ok((samples.get("process_resident_memory_bytes") ?? 0) > 1e6);
-});
-
-Deno.test("GET /metrics is 404 with metrics: false", async () => {
-  await using s = startServer({ metrics: false });
-  const res = await fetch(`${s.http}/metrics`);
-  await res.body?.cancel();
-  assert.equal(res.status, 404);
 });
