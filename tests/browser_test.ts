@@ -2223,85 +2223,89 @@ Deno.test({
     }),
 });
 
-Deno.test({
-  name:
-    "client page: the HTTP tab sends a request to /echo and shows the reflection",
-  ignore: ignore || !LAB_HERE.http,
-  fn: () =>
-    withPlayground(async (page) => {
-      await page.click("#tab-http");
-      await page.select("#http-method", "PUT");
-      await page.fill("#http-path", "/echo/deep/path?a=1&a=2&b=x");
-      await page.fill("#http-headers", "x-one: 1\nX-Two: two");
-      await page.fill("#http-body", "héllo body");
-      await page.click("#http-send");
-      await page.waitFor(
-        `document.querySelector("#http-out").textContent`,
-        "the reflection",
-      );
-      assert.match(await page.text("#http-status") ?? "", /^200 /);
-      const reflection = JSON.parse(await page.text("#http-out") ?? "");
-      assert.equal(reflection.method, "PUT");
-      assert.equal(reflection.path, "/echo/deep/path");
-      assert.deepEqual(reflection.query, { a: ["1", "2"], b: "x" });
-      assert.equal(reflection.headers["x-one"], "1");
-      assert.equal(reflection.headers["x-two"], "two");
-      assert.equal(reflection.body, "héllo body");
-      assert.equal(
-        reflection.bodyBytes,
-        new TextEncoder().encode("héllo body").length,
-      );
-      // GET has no body.
-      await page.select("#http-method", "GET");
-      assert.equal(
-        await page.evaluate(`document.querySelector("#http-body").disabled`),
-        true,
-      );
-      // A bad header line is explained, not sent.
-      await page.fill("#http-headers", "no colon here");
-      await page.click("#http-send");
-      await page.waitFor(
-        `document.querySelector("#http-error").textContent.includes("Name: value")`,
-        "the header error",
-      );
-    }),
-});
+for (const viewport of VIEWPORTS) {
+  Deno.test({
+    name:
+      `client page (${viewport.name}): the HTTP tab sends a request to /echo and shows the reflection`,
+    ignore: ignore || !LAB_HERE.http,
+    fn: () =>
+      withPlayground(async (page) => {
+        await page.click("#tab-http");
+        await page.select("#http-method", "PUT");
+        await page.fill("#http-path", "/echo/deep/path?a=1&a=2&b=x");
+        await page.fill("#http-headers", "x-one: 1\nX-Two: two");
+        await page.fill("#http-body", "héllo body");
+        await page.click("#http-send");
+        await page.waitFor(
+          `document.querySelector("#http-out").textContent`,
+          "the reflection",
+        );
+        assert.match(await page.text("#http-status") ?? "", /^200 /);
+        const reflection = JSON.parse(await page.text("#http-out") ?? "");
+        assert.equal(reflection.method, "PUT");
+        assert.equal(reflection.path, "/echo/deep/path");
+        assert.deepEqual(reflection.query, { a: ["1", "2"], b: "x" });
+        assert.equal(reflection.headers["x-one"], "1");
+        assert.equal(reflection.headers["x-two"], "two");
+        assert.equal(reflection.body, "héllo body");
+        assert.equal(
+          reflection.bodyBytes,
+          new TextEncoder().encode("héllo body").length,
+        );
+        // GET has no body.
+        await page.select("#http-method", "GET");
+        assert.equal(
+          await page.evaluate(`document.querySelector("#http-body").disabled`),
+          true,
+        );
+        // A bad header line is explained, not sent.
+        await page.fill("#http-headers", "no colon here");
+        await page.click("#http-send");
+        await page.waitFor(
+          `document.querySelector("#http-error").textContent.includes("Name: value")`,
+          "the header error",
+        );
+      }, viewport),
+  });
+}
 
-Deno.test({
-  name:
-    "client page: the SSE tab lists events with their ids and resumes after a reconnect",
-  ignore: ignore || !LAB_HERE.http,
-  fn: () =>
-    withPlayground(async (page) => {
-      await page.click("#tab-sse");
-      await page.fill("#sse-interval", "50");
-      await page.fill("#sse-count", "3");
-      await page.click("#sse-open");
-      // Three events, the end of the stream, a reconnect, three more.
-      await page.waitFor(
-        `[...document.querySelectorAll("#sse-log li[data-kind=event]")].length >= 6`,
-        "six events",
-        15_000,
-      );
-      await page.click("#sse-close");
-      const lines = await page.evaluate<string[]>(
-        `[...document.querySelectorAll("#sse-log li")].map((li) => li.textContent)`,
-      );
-      const ids = lines.filter((l) => l.startsWith("id ")).map((l) =>
-        Number(l.split(" ")[1])
-      );
-      assert.deepEqual(ids.slice(0, 6), [1, 2, 3, 4, 5, 6], lines.join("\n"));
-      assert.ok(
-        lines.includes("Reconnected, resuming after id 3 (Last-Event-ID)"),
-        lines.join("\n"),
-      );
-      assert.match(
-        lines.find((l) => l.startsWith("id 1 "))!,
-        /^id 1 · tick · \{"seq":1,"t":/,
-      );
-      assert.equal(await page.text("#sse-state"), "Closed");
-    }),
-});
+for (const viewport of VIEWPORTS) {
+  Deno.test({
+    name:
+      `client page (${viewport.name}): the SSE tab lists events with their ids and resumes after a reconnect`,
+    ignore: ignore || !LAB_HERE.http,
+    fn: () =>
+      withPlayground(async (page) => {
+        await page.click("#tab-sse");
+        await page.fill("#sse-interval", "50");
+        await page.fill("#sse-count", "3");
+        await page.click("#sse-open");
+        // Three events, the end of the stream, a reconnect, three more.
+        await page.waitFor(
+          `[...document.querySelectorAll("#sse-log li[data-kind=event]")].length >= 6`,
+          "six events",
+          15_000,
+        );
+        await page.click("#sse-close");
+        const lines = await page.evaluate<string[]>(
+          `[...document.querySelectorAll("#sse-log li")].map((li) => li.textContent)`,
+        );
+        const ids = lines.filter((l) => l.startsWith("id ")).map((l) =>
+          Number(l.split(" ")[1])
+        );
+        assert.deepEqual(ids.slice(0, 6), [1, 2, 3, 4, 5, 6], lines.join("\n"));
+        assert.ok(
+          lines.includes("Reconnected, resuming after id 3 (Last-Event-ID)"),
+          lines.join("\n"),
+        );
+        assert.match(
+          lines.find((l) => l.startsWith("id 1 "))!,
+          /^id 1 · tick · \{"seq":1,"t":/,
+        );
+        assert.equal(await page.text("#sse-state"), "Closed");
+      }, viewport),
+  });
+}
 
 Deno.test({
   name:
