@@ -51,8 +51,23 @@ export async function main(args: readonly string[]): Promise<number> {
 
 /** Runs the server until SIGINT or SIGTERM, logging to stderr. */
 async function serve(config: Config): Promise<number> {
+  // Deno exits at once (status 70) when reusePort is used without
+  // --unstable-net; listenDatagram exists only with that flag.
+  if (config.reusePort && !("listenDatagram" in Deno)) {
+    printError(
+      `Cannot listen on ${config.hostname}:${config.port}: --reuse-port needs Deno's ` +
+        "--unstable-net flag (deno run --unstable-net …; deno task start and the executable have it)",
+    );
+    return 1;
+  }
   const logger = createLogger(Deno.stderr);
   const controller = new AbortController();
+  if (config.reusePort && Deno.build.os !== "linux") {
+    logger.log(
+      `warning: --reuse-port is ignored on ${Deno.build.os} (SO_REUSEPORT sharing is Linux-only): ` +
+        "a second process on this port will fail to listen",
+    );
+  }
   let server;
   try {
     server = createServer({

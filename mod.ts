@@ -22,6 +22,7 @@ export type { Config } from "./src/config/options.ts";
 export { CLOSE, JSON_PROTOCOL, STATUS } from "./src/config/constants.ts";
 export { type ClientMessage, MESSAGE_KINDS } from "./src/protocol/kinds.ts";
 export type {
+  BroadcastReach,
   KindConnection,
   KindContext,
   KindRooms,

@@ -7,7 +7,6 @@
  */
 import {
   type BrowserContext,
-  type BrowserType,
   loadPlaywright,
   type PlaywrightPage,
 } from "./deps.ts";
@@ -108,19 +107,6 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/**
- * Loads playwright on first use, so that a run without Chromium never does.
- * Its bundled `is-wsl` probes `/proc/sys/fs/binfmt_misc/WSLInterop` when it
- * loads, a path for which Deno demands `--allow-all`; with `__IS_WSL_TEST__`
- * set it defers that probe to the one function that opens URLs in a desktop
- * browser, which the tests never call. Playwright also reads `os.homedir()`
- * when it loads: the test task grants `--allow-sys=homedir` for that.
- */
-async function loadChromium(): Promise<BrowserType> {
-  Deno.env.set("__IS_WSL_TEST__", "1");
-  return (await loadPlaywright()).chromium;
-}
-
 /** Records CSP violations before the page's own script runs. */
 const CSP_RECORDER = `globalThis.__cspViolations = [];
   document.addEventListener("securitypolicyviolation", (e) =>
@@ -146,7 +132,7 @@ export class Browser {
    * @throws {Error} When Chromium cannot be started.
    */
   static async launch(): Promise<Browser> {
-    const chromium = await loadChromium();
+    const { chromium } = await loadPlaywright();
     const profile = await Deno.makeTempDir({ prefix: "wsecho-chromium-" });
     try {
       const context = await chromium.launchPersistentContext(profile, {

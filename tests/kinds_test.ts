@@ -68,6 +68,23 @@ function harness(): Harness {
       createKindContext(state, connection, server, (target, text) => {
         sent.push([target.id, text]);
         return true;
+      }, {
+        // The lab kinds' controls, recorded like sends: the session's real
+        // ones are tested over sockets in lab_kinds_test.ts.
+        enabled: true,
+        maxEmitRate: state.config.maxEmitRate,
+        maxMessageSize: state.config.maxMessageSize,
+        handshake: {
+          method: "GET",
+          url: "http://localhost/ws",
+          headers: new Headers(),
+          remote: { address: "127.0.0.1", port: 1 },
+          protocol: "wsecho.v1",
+        },
+        close: (code, reason) => {
+          sent.push([connection.id, `close ${code} ${reason}`]);
+        },
+        stream: () => true,
       }),
     add: (...connections) => connections.forEach((c) => state.registry.add(c)),
   };

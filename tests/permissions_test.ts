@@ -35,10 +35,14 @@ Deno.test("deno.json server permission set is network plus exactly ENV_VARS", ()
   ]);
   // The tasks spell the flags out: -P=server would print Deno's "experimental" warning.
   const flags = permissionFlags(SERVER_PERMISSIONS).join(" ");
-  assert.equal(denoJson.tasks.start, `deno run ${flags} main.ts`);
+  // --unstable-net: Deno.serve's reusePort (--reuse-port) is unstable on 2.9.
+  assert.equal(
+    denoJson.tasks.start,
+    `deno run --unstable-net ${flags} main.ts`,
+  );
   assert.equal(
     denoJson.tasks.dev,
-    `deno run --watch ${flags} main.ts --verbose`,
+    `deno run --watch --unstable-net ${flags} main.ts --verbose`,
   );
 });
 
@@ -88,7 +92,16 @@ Deno.test("deno compile bakes in the server permission set and nothing more", as
       deny_import: null,
       prompt: false,
     });
-    assert.equal(metadata.node_modules, null, "no npm packages are embedded");
+    // One npm package, the Redis client that --broker loads; the test-only
+    // ones stay out.
+    assert.notEqual(metadata.node_modules, null);
+    assert.match(stderr, /@redis\/client/);
+    assert.doesNotMatch(stderr, /\b(ws|yaml)\b/);
+    assert.deepEqual(
+      (metadata.unstable_config as { features: string[] }).features,
+      ["net"],
+      "--unstable-net for --reuse-port",
+    );
     assert.equal(metadata.entrypoint_key, "main.ts");
   } finally {
     await Deno.remove(dir, { recursive: true });

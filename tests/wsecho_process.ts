@@ -295,6 +295,20 @@ export class WsechoProcess implements AsyncDisposable {
     }
   }
 
+  /**
+   * Sends a signal now, such as `SIGKILL` for a crash that cleans nothing
+   * up; {@linkcode WsechoProcess.stop} still waits for the exit.
+   *
+   * @param signal The signal.
+   */
+  kill(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+  }
+
   /** Stops the server. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();

@@ -21,6 +21,7 @@
 import { parseArgs } from "node:util";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { REDIS_CLIENT_PACKAGE } from "../src/config/constants.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 /** Every target `deno compile --target` accepts on Deno 2.9. */
@@ -150,8 +151,14 @@ export function compileArgs(target: Target, output: string): string[] {
     // The "server" permission set, through the config's "compile" section.
     "-P",
     "--no-prompt",
+    // Deno.serve's reusePort (--reuse-port) is unstable on Deno 2.9.
+    "--unstable-net",
     // Test-only npm packages in the lockfile stay out of the executable.
     "--exclude-unused-npm",
+    // The Redis client is imported by a computed specifier (so that a start
+    // without --broker fetches nothing): embed it explicitly.
+    "--include",
+    REDIS_CLIENT_PACKAGE,
     "--target",
     target,
     "--output",

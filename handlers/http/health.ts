@@ -24,10 +24,24 @@ export function createHealthHandler(state: ServerState): () => Response {
       protocols: SUPPORTED_PROTOCOLS,
       rooms: state.rooms.size,
       refused: state.metrics.refused,
+      ...brokerHealth(state),
     };
     return Response.json(body, {
       status: state.draining ? STATUS.ServiceUnavailable : STATUS.OK,
       headers: { "cache-control": "no-store" },
     });
+  };
+}
+
+/** The `broker` field, present when a broker URL is configured. */
+function brokerHealth(state: ServerState): Record<string, unknown> {
+  const { broker } = state.cluster;
+  if (broker.url === "") return {};
+  return {
+    broker: {
+      url: broker.url,
+      status: broker.status,
+      since: new Date(broker.since).toISOString(),
+    },
   };
 }

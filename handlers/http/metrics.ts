@@ -8,6 +8,10 @@
  */
 import type { ServerState } from "../../src/core/state.ts";
 import { VERSION } from "../../src/config/version.ts";
+import {
+  type Broker,
+  LATENCY_BUCKETS_MS,
+} from "../../src/core/broker/broker.ts";
 
 type Sample = [labels: Record<string, string | number>, value: number];
 
@@ -141,6 +145,56 @@ export function renderMetrics(state: ServerState): string {
     {},
     rooms.memberships,
   ]]);
+  if (state.cluster.broker.url !== "") {
+    lines.push(...brokerMetrics(state.cluster.broker));
+  }
+  const { lab } = metrics;
+  metric(
+    "wsecho_lab_connections_total",
+    "counter",
+    "Connections opened with a test lab parameter, by parameter.",
+    [...lab.connections].map(([param, n]) => [{ param }, n]),
+  );
+  const labCounters: [string, string, number][] = [
+    [
+      "refusals",
+      "Handshakes refused on purpose by the lab's status.",
+      lab.refusals,
+    ],
+    [
+      "messages_dropped",
+      "Messages dropped on purpose by the lab's drop.",
+      lab.dropped,
+    ],
+    [
+      "messages_delayed",
+      "Messages held back by the lab's delay or jitter.",
+      lab.delayed,
+    ],
+    [
+      "messages_emitted",
+      "Messages sent by lab streams (emit, the stream kind).",
+      lab.emitted,
+    ],
+    [
+      "stream_pauses",
+      "Times a lab stream paused for a peer that was not reading.",
+      lab.streamPauses,
+    ],
+    [
+      "delay_overflows",
+      "Connections closed with 1008 for holding more than --max-delayed.",
+      lab.delayOverflows,
+    ],
+    [
+      "closes",
+      "Closes the lab was asked for (close_after, close_in, the close kind).",
+      lab.closes,
+    ],
+  ];
+  for (const [name, help, value] of labCounters) {
+    metric(`wsecho_lab_${name}_total`, "counter", help, [[{}, value]]);
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -149,4 +203,49 @@ function escapeLabel(value: string): string {
     "\n",
     "\\n",
   );
+}
+
+/** The broker's metrics, present when a broker URL is configured. */
+function brokerMetrics(broker: Broker): string[] {
+  const { stats } = broker;
+  const { latency } = stats;
+  const counter = (name: string, help: string, value: number) => [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} counter`,
+    `${name} ${value}`,
+  ];
+  const name = "wsecho_broker_latency_seconds";
+  return [
+    "# HELP wsecho_broker_up 1 while the broker is reachable.",
+    "# TYPE wsecho_broker_up gauge",
+    `wsecho_broker_up ${broker.status === "up" ? 1 : 0}`,
+    ...counter(
+      "wsecho_broker_reconnects_total",
+      "Times the broker came back after being lost.",
+      stats.reconnects,
+    ),
+    ...counter(
+      "wsecho_broker_published_total",
+      "Broadcasts published to the other instances.",
+      stats.published,
+    ),
+    ...counter(
+      "wsecho_broker_lost_total",
+      "Broadcasts that could not be published (broker down or failed).",
+      stats.lost,
+    ),
+    ...counter(
+      "wsecho_broker_received_total",
+      "Broadcasts received from other instances.",
+      stats.received,
+    ),
+    `# HELP ${name} Publish-to-receive latency of broadcasts from other instances.`,
+    `# TYPE ${name} histogram`,
+    ...LATENCY_BUCKETS_MS.map((ms, i) =>
+      `${name}_bucket{le="${ms / 1000}"} ${latency.buckets[i]}`
+    ),
+    `${name}_bucket{le="+Inf"} ${latency.count}`,
+    `${name}_sum ${latency.sum / 1000}`,
+    `${name}_count ${latency.count}`,
+  ];
 }

@@ -34,7 +34,11 @@ export interface RoomMessage {
   data: unknown;
 }
 
-/** The `broadcast` kind: replies `{type: "sent", id, delivered}`. */
+/**
+ * The `broadcast` kind: replies `{type: "sent", id, delivered}`; in a cluster
+ * `{type: "sent", id, delivered, instances}`, with `lost: true` when the
+ * broker was down and no other instance got it.
+ */
 export const BROADCAST_KIND: MessageKind<BroadcastRequest> = {
   type: "broadcast",
   about: "sends data to the other members of a room (or everyone without room)",
@@ -57,8 +61,8 @@ export const BROADCAST_KIND: MessageKind<BroadcastRequest> = {
       from: connection.id,
       data,
     };
-    // Serialised once, however many members there are.
-    const delivered = rooms.broadcast(room ?? null, JSON.stringify(message));
-    return { type: "sent", delivered };
+    // Serialised once, however many members there are, on every instance.
+    const reach = rooms.broadcast(room ?? null, JSON.stringify(message));
+    return { type: "sent", ...reach };
   },
 };

@@ -68,6 +68,19 @@ export const ROUTES: Readonly<Record<string, string>> = Object.freeze({
   "/": "redirects to /client",
   "/client": "the playground page",
   "/ws": "the WebSocket",
+  "/echo": "HTTP echo, also /echo/…: the request as JSON, any method",
+  "/sse": "server-sent events",
   "/healthz": "liveness and counts (JSON)",
   "/metrics": "Prometheus metrics",
 });
+
+/** The default key and channel prefix on a cluster broker (`--broker-prefix`). */
+export const BROKER_PREFIX = "wsecho";
+
+/**
+ * The Redis client `--broker` loads, pinned. It is not in `deno.json`
+ * "imports" (`deno task` would install it before every task, `start`
+ * included), and it is imported through a variable, so `deno run` fetches it
+ * only when a broker URL is given; `deno compile` embeds it with `--include`.
+ */
+export const REDIS_CLIENT_PACKAGE = "npm:@redis/client@6.3.1";

@@ -64,3 +64,42 @@ export const CLOSE_DEADLINE_MS = 1_000;
 
 /** The longest close reason RFC 6455 allows, in UTF-8 bytes. */
 export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * Seconds a cluster instance's presence outlives its last heartbeat (which
+ * runs every third of it): a dead instance's members vanish from the counts
+ * within 4/3 of this.
+ */
+export const BROKER_TTL_S = 15;
+
+/**
+ * The longest `--broker-ttl`: a dead instance's members vanish within 4/3 of
+ * the TTL, so within 30 s even at this setting.
+ */
+export const MAX_BROKER_TTL_S = 22;
+
+/** Longest wait between two attempts to reach the broker, in milliseconds. */
+export const BROKER_MAX_BACKOFF_MS = 5_000;
+
+/** Commands one broker connection may queue before more fail at once. */
+export const BROKER_MAX_QUEUED_COMMANDS = 10_000;
+
+/**
+ * The fastest test lab stream by default, in messages a second per
+ * connection (`--max-emit-rate`): 10,000 small messages a second cost a
+ * fraction of one core, and a stream pauses for a peer that does not read.
+ */
+export const MAX_EMIT_RATE = 10_000;
+
+/**
+ * Bytes one connection may hold for the test lab's `delay` by default
+ * (`--max-delayed`): a minute's delay of a 16 KiB/s client.
+ */
+export const MAX_DELAYED = 1 * MiB;
+
+/**
+ * Bytes queued to a peer above which a lab stream pauses (or half of
+ * `--max-buffered` when that is smaller), so that a stream never trips the
+ * slow-consumer close on its own.
+ */
+export const LAB_STREAM_HIGH_WATER = 1 * MiB;

@@ -5,11 +5,17 @@
  *
  * @module
  */
+import { checkBrokerPrefix, checkBrokerUrl } from "./broker_url.ts";
+import { BROKER_PREFIX } from "./constants.ts";
 import {
+  BROKER_TTL_S,
   IDLE_TIMEOUT_S,
+  MAX_BROKER_TTL_S,
   MAX_BUFFERED,
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_IP,
+  MAX_DELAYED,
+  MAX_EMIT_RATE,
   MAX_MEMBERS_PER_ROOM,
   MAX_MESSAGE_SIZE,
   MAX_ROOMS_PER_CONNECTION,
@@ -55,6 +61,20 @@ export interface Config {
   key: string;
   /** Serve Prometheus metrics at `/metrics`. */
   metrics: boolean;
+  /** `redis://…` or `rediss://…` joining a cluster; `""`: rooms in this process only. */
+  broker: string;
+  /** Key and channel prefix on the broker, so several clusters can share one Redis. */
+  brokerPrefix: string;
+  /** Seconds a dead instance's presence outlives its last heartbeat. */
+  brokerTtl: number;
+  /** Listen with `SO_REUSEPORT` so several processes share the port (Linux only). */
+  reusePort: boolean;
+  /** The test lab: `/ws` and `/echo` query parameters that make the server misbehave. */
+  lab: boolean;
+  /** The fastest lab stream (`emit`, the `stream` kind), in messages a second per connection. */
+  maxEmitRate: number;
+  /** Bytes one connection may have waiting for a lab `delay` before it is closed with 1008. */
+  maxDelayed: number;
 }
 
 /** How an option's text is read. */
@@ -273,6 +293,78 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze(
       kind: "boolean",
       default: true,
       help: "serve Prometheus metrics at /metrics (--no-metrics: off)",
+    },
+    {
+      key: "broker",
+      flag: "broker",
+      env: ["WSECHO_BROKER"],
+      kind: "string",
+      default: "",
+      check: checkBrokerUrl,
+      value: "URL",
+      help:
+        "join a cluster: redis://[user:password@]host[:port][/db] or rediss://…",
+    },
+    {
+      key: "brokerPrefix",
+      flag: "broker-prefix",
+      env: ["WSECHO_BROKER_PREFIX"],
+      kind: "string",
+      default: BROKER_PREFIX,
+      check: checkBrokerPrefix,
+      value: "PREFIX",
+      help: "key and channel prefix on the broker (one per cluster)",
+    },
+    {
+      key: "brokerTtl",
+      flag: "broker-ttl",
+      env: ["WSECHO_BROKER_TTL"],
+      kind: "integer",
+      default: BROKER_TTL_S,
+      min: 1,
+      max: MAX_BROKER_TTL_S,
+      value: "SECONDS",
+      help:
+        "a dead instance's members vanish within 4/3 of this after its last heartbeat",
+    },
+    {
+      key: "reusePort",
+      flag: "reuse-port",
+      env: ["WSECHO_REUSE_PORT"],
+      kind: "boolean",
+      default: false,
+      help:
+        "share the port with other wsecho processes (SO_REUSEPORT; Linux only, needs --unstable-net)",
+    },
+    {
+      key: "lab",
+      flag: "lab",
+      env: ["WSECHO_LAB"],
+      kind: "boolean",
+      default: true,
+      help: "the test lab's query parameters and kinds (--no-lab: refused)",
+    },
+    {
+      key: "maxEmitRate",
+      flag: "max-emit-rate",
+      env: ["WSECHO_MAX_EMIT_RATE"],
+      kind: "integer",
+      default: MAX_EMIT_RATE,
+      min: 1,
+      max: 1_000_000,
+      value: "N",
+      help: "fastest lab stream, in messages a second per connection",
+    },
+    {
+      key: "maxDelayed",
+      flag: "max-delayed",
+      env: ["WSECHO_MAX_DELAYED"],
+      kind: "size",
+      default: MAX_DELAYED,
+      min: 1,
+      max: 1024 * 1024 * 1024,
+      value: "BYTES",
+      help: "bytes held for a lab delay per connection, then closed with 1008",
     },
   ] satisfies OptionSpec[],
 );

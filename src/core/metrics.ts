@@ -5,6 +5,8 @@
  * @module
  */
 
+import { createLabCounters, type LabCounters } from "./lab_metrics.ts";
+
 /** Why an upgrade was refused before the handshake. */
 export type RefusalReason =
   | "origin"
@@ -38,6 +40,8 @@ export interface Metrics {
   closes: Map<number, number>;
   /** Error frames sent, by error code. */
   errors: Map<string, number>;
+  /** What the test lab did. */
+  lab: LabCounters;
 }
 
 /**
@@ -58,6 +62,7 @@ export function createMetrics(): Metrics {
     json: { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 },
     closes: new Map(),
     errors: new Map(),
+    lab: createLabCounters(),
   };
 }
 

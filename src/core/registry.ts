@@ -11,6 +11,14 @@ export class Registry {
   #connections = new Map<string, Connection>();
   #perIp = new Map<string, number>();
   #emptied: PromiseWithResolvers<void> | undefined;
+  #json = 0;
+  /** Called after every add and delete, for the cluster's connection counts. */
+  onChange: (() => void) | undefined;
+
+  /** Open `wsecho.v1` connections. */
+  get jsonSize(): number {
+    return this.#json;
+  }
 
   /** Open connections. */
   get size(): number {
@@ -37,6 +45,8 @@ export class Registry {
     this.#connections.set(connection.id, connection);
     const key = connection.limitKey;
     if (key !== null) this.#perIp.set(key, this.countFor(key) + 1);
+    if (connection.protocol !== "") this.#json++;
+    this.onChange?.();
   }
 
   /**
@@ -53,6 +63,8 @@ export class Registry {
       if (left > 0) this.#perIp.set(key, left);
       else this.#perIp.delete(key);
     }
+    if (connection.protocol !== "") this.#json--;
+    this.onChange?.();
     if (this.#connections.size === 0) {
       this.#emptied?.resolve();
       this.#emptied = undefined;

@@ -27,6 +27,13 @@ export interface RoomsOptions {
    * @default {MAX_MEMBERS_PER_ROOM}
    */
   maxRoomMembers?: number;
+  /**
+   * Called after a room's membership changed, with its members now (`0`
+   * once it is gone): how the cluster learns what to subscribe and report.
+   *
+   * @default {undefined}
+   */
+  onChange?: (room: string, members: number) => void;
 }
 
 /** Rooms by name, each a set of member connections. */
@@ -34,6 +41,7 @@ export class Rooms {
   #rooms = new Map<string, Set<Connection>>();
   #maxRoomsPerConnection: number;
   #maxRoomMembers: number;
+  #onChange: ((room: string, members: number) => void) | undefined;
 
   /**
    * Creates an empty set of rooms.
@@ -44,7 +52,9 @@ export class Rooms {
     const {
       maxRoomsPerConnection = MAX_ROOMS_PER_CONNECTION,
       maxRoomMembers = MAX_MEMBERS_PER_ROOM,
+      onChange,
     } = options;
+    this.#onChange = onChange;
     this.#maxRoomsPerConnection = maxRoomsPerConnection;
     this.#maxRoomMembers = maxRoomMembers;
   }
@@ -82,6 +92,7 @@ export class Rooms {
     }
     members.add(connection);
     connection.rooms.add(room);
+    this.#onChange?.(room, members.size);
     return undefined;
   }
 
@@ -98,6 +109,7 @@ export class Rooms {
     if (members !== undefined) {
       members.delete(connection);
       if (members.size === 0) this.#rooms.delete(room);
+      this.#onChange?.(room, members.size);
     }
     return true;
   }
@@ -109,6 +121,11 @@ export class Rooms {
    */
   leaveAll(connection: Connection): void {
     for (const room of [...connection.rooms]) this.leave(connection, room);
+  }
+
+  /** The names of the rooms with members. */
+  names(): IterableIterator<string> {
+    return this.#rooms.keys();
   }
 
   /**

@@ -29,6 +29,8 @@ export type ErrorCode =
   | "room_full"
   | "not_in_room"
   | "rate_limited"
+  | "lab_off"
+  | "busy"
   | "internal_error";
 
 /** An error frame sent back for a request the server cannot carry out. */

@@ -8,6 +8,7 @@
 import type { Protocol } from "../config/constants.ts";
 import type { JoinRefusal } from "../core/rooms.ts";
 import type { Envelope, ServerMessage } from "./envelope.ts";
+import type { LabControls } from "./lab_controls.ts";
 
 /** The connection that sent a request, as a kind sees it. */
 export interface KindConnection {
@@ -19,7 +20,24 @@ export interface KindConnection {
   readonly rooms: ReadonlySet<string>;
 }
 
-/** The rooms a kind may use, on behalf of its connection. */
+/** What a broadcast reached. */
+export interface BroadcastReach {
+  /** Connections on this instance it was queued for, the sender excluded. */
+  readonly delivered: number;
+  /**
+   * In a cluster (`--broker`): the other instances it was published to, those
+   * that had members in the room (without a room: `wsecho.v1` connections) as
+   * last seen; absent on a lone instance.
+   */
+  readonly instances?: number;
+  /** In a cluster: `true` when the broker was down, so no other instance got it. */
+  readonly lost?: true;
+}
+
+/**
+ * The rooms a kind may use, on behalf of its connection. In a cluster the
+ * counts cover every instance: this one's exactly, the others' as last seen.
+ */
 export interface KindRooms {
   /** Rooms with at least one member. */
   readonly count: number;
@@ -47,11 +65,11 @@ export interface KindRooms {
   size(room: string): number;
   /**
    * Sends a text frame to every other member of a room, or with `null` to
-   * every other `wsecho.v1` connection.
+   * every other `wsecho.v1` connection, on every instance of the cluster.
    *
-   * @returns How many connections it was queued for.
+   * @returns What it reached.
    */
-  broadcast(room: string | null, text: string): number;
+  broadcast(room: string | null, text: string): BroadcastReach;
 }
 
 /** A read-only view of the server, for kinds that report on it. */
@@ -60,7 +78,7 @@ export interface KindServer {
   readonly instance: string;
   /** Seconds since the server started. */
   uptimeSeconds(): number;
-  /** Open connections. */
+  /** Open connections (in a cluster, on every instance). */
   connections(): number;
   /** The kinds this server speaks, for clients that build requests from them. */
   readonly kinds: readonly KindSummary[];
@@ -91,6 +109,8 @@ export interface KindContext {
    * @returns `true` when the frame was queued.
    */
   send(text: string): boolean;
+  /** The test lab's controls of this connection (`close`, `stream`, `handshake`). */
+  readonly lab?: LabControls;
 }
 
 /**

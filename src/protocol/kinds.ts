@@ -12,6 +12,9 @@ import { INFO_KIND } from "../../handlers/kinds/info.ts";
 import { JOIN_KIND } from "../../handlers/kinds/join.ts";
 import { LEAVE_KIND } from "../../handlers/kinds/leave.ts";
 import { PING_KIND } from "../../handlers/kinds/ping.ts";
+import { CLOSE_KIND } from "../../handlers/kinds/close.ts";
+import { STREAM_KIND } from "../../handlers/kinds/stream.ts";
+import { HANDSHAKE_KIND } from "../../handlers/kinds/handshake.ts";
 import type { MessageKind, RequestOf } from "./kind.ts";
 
 /** The built-in kinds, in the order clients are shown them. */
@@ -23,6 +26,9 @@ export const MESSAGE_KINDS = Object.freeze(
     JOIN_KIND,
     LEAVE_KIND,
     BROADCAST_KIND,
+    CLOSE_KIND,
+    STREAM_KIND,
+    HANDSHAKE_KIND,
   ] as const,
 );
 

@@ -8,7 +8,7 @@ import { CLOSE, STATUS } from "../config/constants.ts";
 import { SHUTDOWN_GRACE_MS } from "../config/limits.ts";
 import type { Config } from "../config/options.ts";
 import { validateConfig } from "../config/validate_config.ts";
-import { markClosing } from "../core/delivery.ts";
+import { deliver, markClosing } from "../core/delivery.ts";
 import { createState, type ServerState } from "../core/state.ts";
 import type { MessageKind } from "../protocol/kind.ts";
 import { indexKinds, MESSAGE_KINDS } from "../protocol/kinds.ts";
@@ -87,10 +87,16 @@ export function createServer(options: ServerOptions = {}): WsechoServer {
   } = options;
   const config = validateConfig(overrides);
   const kinds = indexKinds(messageKinds);
-  const state = createState(config, log);
+  const state: ServerState = createState(config, log, {
+    // Frames from other instances go through the same slow-consumer check.
+    send: (target, frame, size) => deliver(state, target, frame, size),
+  });
   const httpServer = Deno.serve({
     port: config.port,
     hostname: config.hostname,
+    // SO_REUSEPORT: Linux spreads connections over the processes sharing
+    // the port; other platforms ignore it. Needs --unstable-net on Deno 2.9.
+    ...(config.reusePort ? { reusePort: true } : {}),
     ...(config.cert !== "" ? { cert: config.cert, key: config.key } : {}),
     onListen: (addr) => onListen(addr as Deno.NetAddr),
     onError: (error) => {
@@ -100,6 +106,8 @@ export function createServer(options: ServerOptions = {}): WsechoServer {
       });
     },
   }, createApp(state, kinds));
+  // Only once listening: a server that cannot listen joins no cluster.
+  state.cluster.start();
 
   let stopping: Promise<void> | undefined;
   function shutdown(): Promise<void> {
@@ -126,6 +134,7 @@ async function drain(
   httpServer: Deno.HttpServer,
 ): Promise<void> {
   state.draining = true;
+  state.shutdown.abort();
   // Deno's own shutdown does not close upgraded sockets, so close them
   // ourselves, and keep them registered until each peer answers.
   const reason = "server shutting down";
@@ -141,5 +150,7 @@ async function drain(
   );
   await Promise.race([state.registry.empty(), grace]);
   clearTimeout(timer);
+  // Withdraws this instance's presence at once instead of after the TTL.
+  await state.cluster.close();
   await httpServer.shutdown();
 }

@@ -13,15 +13,17 @@ export type Handler = (
   info: Deno.ServeHandlerInfo<Deno.NetAddr>,
 ) => Response | Promise<Response>;
 
-/** Handlers of one path, by HTTP method. */
+/** Handlers of one path, by HTTP method; `ANY` takes every method. */
 export type Methods = Partial<
-  Record<"GET" | "HEAD" | "POST" | "PUT" | "DELETE", Handler>
+  Record<"GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "ANY", Handler>
 >;
 
 /**
  * Builds a handler that dispatches by pathname and method.
  *
  * @param routes Methods by exact pathname.
+ * @param subtrees Routes that also answer every path below them, such as
+ * `/echo` for `/echo/anything`.
  * @returns The handler: 404 for an unknown path, 405 with `Allow` for a
  * known path and a method it does not serve.
  *
@@ -33,16 +35,22 @@ export type Methods = Partial<
  */
 export function createRouter(
   routes: Readonly<Record<string, Methods>>,
+  subtrees: readonly string[] = [],
 ): Handler {
   const table = new Map(Object.entries(routes));
+  const prefixes = subtrees.flatMap((path) => {
+    const methods = table.get(path);
+    return methods === undefined ? [] : [[`${path}/`, methods] as const];
+  });
   return function route(request, info) {
     const pathname = pathnameOf(request.url);
-    const methods = table.get(pathname);
+    const methods = table.get(pathname) ??
+      prefixes.find(([prefix]) => pathname.startsWith(prefix))?.[1];
     if (methods === undefined) {
       return text(STATUS.NotFound, `Not found: "${pathname}"; ${HINT}\n`);
     }
     const method = request.method as keyof Methods;
-    const handler = methods[method];
+    const handler = methods[method] ?? methods.ANY;
     if (handler !== undefined) return handler(request, info);
     if (method === "HEAD" && methods.GET !== undefined) {
       return headFromGet(methods.GET, request, info);

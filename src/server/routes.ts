@@ -8,9 +8,14 @@ import { serveClient } from "../../handlers/http/client.ts";
 import { createHealthHandler } from "../../handlers/http/health.ts";
 import { createMetricsHandler } from "../../handlers/http/metrics.ts";
 import { createWebSocketHandler } from "../../handlers/http/ws.ts";
+import { createHttpEchoHandler } from "../../handlers/http/echo.ts";
+import { createSseHandler } from "../../handlers/http/sse.ts";
 import type { ServerState } from "../core/state.ts";
 import type { MessageKind } from "../protocol/kind.ts";
 import { createRouter, type Handler, type Methods } from "./router.ts";
+
+/** Routes that also answer every path below them: `/echo/anything` is `/echo`. */
+export const SUBTREES: readonly string[] = Object.freeze(["/echo"]);
 
 /**
  * Builds the routes of one server.
@@ -28,7 +33,16 @@ export function createRoutes(
     "/client": { GET: serveClient },
     "/ws": { GET: createWebSocketHandler(state, kinds) },
     "/healthz": { GET: createHealthHandler(state) },
+    "/sse": { GET: createSseHandler({ signal: state.shutdown.signal }) },
   };
+  const echo: Methods = {
+    ANY: createHttpEchoHandler({
+      maxMessageSize: state.config.maxMessageSize,
+      lab: state.config.lab,
+      signal: state.shutdown.signal,
+    }),
+  };
+  routes["/echo"] = echo;
   if (state.config.metrics) {
     routes["/metrics"] = { GET: createMetricsHandler(state) };
   }
@@ -46,7 +60,7 @@ export function createApp(
   state: ServerState,
   kinds: ReadonlyMap<string, MessageKind>,
 ): Handler {
-  return createRouter(createRoutes(state, kinds));
+  return createRouter(createRoutes(state, kinds), SUBTREES);
 }
 
 function redirectToClient(): Response {

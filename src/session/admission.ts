@@ -6,10 +6,13 @@
  */
 import { RETRY_AFTER_S } from "../config/limits.ts";
 import {
+  JSON_PROTOCOL,
   type Protocol,
   STATUS,
   SUPPORTED_PROTOCOLS,
 } from "../config/constants.ts";
+import type { HandshakeInfo } from "../protocol/lab_controls.ts";
+import { type LabParams, readLabParams } from "../protocol/lab_params.ts";
 import { BOOLEAN_WORDS_TEXT, parseBoolean } from "../config/values.ts";
 import type { RefusalReason } from "../core/metrics.ts";
 import type { ServerState } from "../core/state.ts";
@@ -30,6 +33,13 @@ export interface Admission {
   readonly welcome: boolean;
   /** The query string, parsed; `null` when the URL has none. */
   readonly query: URLSearchParams | null;
+  /** What the test lab was asked for; `undefined` for a plain connection. */
+  readonly lab: LabParams | undefined;
+  /**
+   * The upgrade request, for the lab's `handshake` kind: `wsecho.v1` only,
+   * copied here because its headers cannot be read after the upgrade.
+   */
+  readonly handshake: HandshakeInfo | undefined;
 }
 
 /** Decides one request: an {@linkcode Admission}, or the refusal to answer with. */
@@ -111,6 +121,23 @@ export function createAdmission(state: ServerState): Admit {
         ),
       );
     }
+    const lab = readLabParams(query, {
+      enabled: config.lab,
+      maxEmitRate: config.maxEmitRate,
+      maxMessageSize: config.maxMessageSize,
+    });
+    if (!lab.ok) return text(lab.status, `${lab.message}\n`);
+    const labParams = lab.params;
+    if (labParams !== undefined && labParams.status !== 0) {
+      metrics.lab.refusals++;
+      return text(
+        labParams.status,
+        `Refused by the test lab, as asked: status=${labParams.status}\n`,
+        labParams.retryAfter === undefined
+          ? {}
+          : { "retry-after": String(labParams.retryAfter) },
+      );
+    }
     if (maxConnections > 0 && registry.size >= maxConnections) {
       return refuse(
         "max_connections",
@@ -141,10 +168,28 @@ export function createAdmission(state: ServerState): Admit {
         ),
       );
     }
-    const protocol = selectProtocol(
+    // subprotocol=none: complete the handshake choosing none of the offered.
+    const protocol = labParams?.subprotocolNone ? "" : selectProtocol(
       headers.get("sec-websocket-protocol"),
       SUPPORTED_PROTOCOLS,
     ) as Protocol;
-    return { ip, limitKey, protocol, welcome, query };
+    const handshake: HandshakeInfo | undefined = protocol === JSON_PROTOCOL
+      ? {
+        method: request.method,
+        url: request.url,
+        headers: new Headers(headers),
+        remote: { address: peer, port: info.remoteAddr.port },
+        protocol,
+      }
+      : undefined;
+    return {
+      ip,
+      limitKey,
+      protocol,
+      welcome,
+      query,
+      lab: labParams,
+      handshake,
+    };
   };
 }

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { JSON_PROTOCOL } from "../config/constants.ts";
 import type { Connection } from "../core/connection.ts";
 import type { ServerState } from "../core/state.ts";
 import type { KindContext, KindServer } from "../protocol/kind.ts";
+import type { LabControls } from "../protocol/lab_controls.ts";
 
 /** Queues a text frame to a connection; `false` when it was not queued. */
 export type SendText = (target: Connection, text: string) => boolean;
@@ -19,6 +19,7 @@ export type SendText = (target: Connection, text: string) => boolean;
  * @param connection The connection the requests come from.
  * @param server The read-only view of the server.
  * @param sendText How frames are queued (the session's `deliver`).
+ * @param lab The test lab's controls of this connection.
  * @returns The context.
  */
 export function createKindContext(
@@ -26,33 +27,34 @@ export function createKindContext(
   connection: Connection,
   server: KindServer,
   sendText: SendText,
+  lab?: LabControls,
 ): KindContext {
-  const { rooms, registry, config } = state;
+  const { rooms, config, cluster } = state;
+  // Without a broker the `sent` reply stays `{delivered}`, as it always was.
+  const clustered = cluster.broker.url !== "";
   return {
     connection,
     server,
+    ...(lab === undefined ? {} : { lab }),
     send: (text) => sendText(connection, text),
     rooms: {
       get count() {
-        return rooms.size;
+        return cluster.rooms(rooms.names());
       },
       maxPerConnection: config.maxRoomsPerConnection,
       maxMembers: config.maxRoomMembers,
       join: (room) => rooms.join(connection, room),
       leave: (room) => rooms.leave(connection, room),
-      size: (room) => rooms.members(room).size,
+      size: (room) => cluster.members(room, rooms.members(room).size),
       broadcast(room, text) {
-        let delivered = 0;
-        const targets = room === null ? registry.values() : rooms.members(room);
-        for (const target of targets) {
-          if (
-            target !== connection && target.protocol === JSON_PROTOCOL &&
-            sendText(target, text)
-          ) {
-            delivered++;
-          }
-        }
-        return delivered;
+        const { delivered, instances, lost } = cluster.broadcast(
+          room,
+          text,
+          connection,
+          sendText,
+        );
+        if (!clustered) return { delivered };
+        return lost ? { delivered, instances, lost } : { delivered, instances };
       },
     },
   };

@@ -10,7 +10,7 @@ import {
   JSON_PROTOCOL,
   SUPPORTED_PROTOCOLS,
 } from "../config/constants.ts";
-import { LOG_PREVIEW_LENGTH } from "../config/limits.ts";
+import { LAB_STREAM_HIGH_WATER, LOG_PREVIEW_LENGTH } from "../config/limits.ts";
 import { NAME, VERSION } from "../config/version.ts";
 import { type Connection, newConnectionId } from "../core/connection.ts";
 import { deliver, forget, markClosing } from "../core/delivery.ts";
@@ -30,9 +30,13 @@ import {
   type MessageKind,
   summarizeKinds,
 } from "../protocol/kind.ts";
+import type { LabControls } from "../protocol/lab_controls.ts";
+import { formatLabParams } from "../protocol/lab_params.ts";
 import type { Admission } from "./admission.ts";
 import { closeWhenQuiet } from "./graceful_close.ts";
 import { createKindContext } from "./kind_context.ts";
+import { createLabSession, type LabSession } from "./lab_session.ts";
+import { type LabStream, startStream } from "./lab_stream.ts";
 
 /** Starts sessions on upgraded sockets. */
 export type StartSession = (
@@ -59,15 +63,17 @@ export function createSessions(
   const server: KindServer = {
     instance: state.instance,
     uptimeSeconds: () => uptimeSeconds(state),
-    connections: () => registry.size,
+    // In a cluster: every instance's connections, this one's exactly.
+    connections: () => state.cluster.connections(registry.size),
     kinds: summarizeKinds(kinds.values()),
   };
+  const labHighWater = Math.min(LAB_STREAM_HIGH_WATER, config.maxBuffered / 2);
   const welcomeTail = `,"protocols":${JSON.stringify(SUPPORTED_PROTOCOLS)}}`;
   const welcomeHead = `{"type":"welcome","server":${JSON.stringify(NAME)},` +
     `"version":${JSON.stringify(VERSION)},"id":"`;
 
   return function startSession(socket, admission) {
-    const { protocol, welcome } = admission;
+    const { protocol, welcome, lab: labParams } = admission;
     const json = protocol === JSON_PROTOCOL;
     const connection: Connection = {
       id: newConnectionId(),
@@ -92,7 +98,27 @@ export function createSessions(
     registry.add(connection);
     metrics.accepted++;
     socket.binaryType = "arraybuffer";
+    let kindStream: LabStream | undefined;
     const context = json ? kindContext() : undefined;
+    // The lab's listener is chosen here, once: a connection without lab
+    // parameters never pays a per-message check for it.
+    const lab = labParams === undefined ? undefined : createLabSession({
+      params: labParams,
+      peer: {
+        send: (data, size) => deliver(state, connection, data, size),
+        bufferedAmount: () => socket.bufferedAmount,
+        close: closeGracefully,
+      },
+      counters: metrics.lab,
+      act: answer,
+      maxDelayedBytes: config.maxDelayed,
+      highWater: labHighWater,
+    });
+    if (labParams !== undefined) {
+      for (const name of labParams.names) {
+        increment(metrics.lab.connections, name);
+      }
+    }
 
     /** Closes from the server's side, forgetting the connection at once. */
     function closeGracefully(code: number, reason: string): void {
@@ -112,7 +138,42 @@ export function createSessions(
           lastSize = utf8Length(text);
         }
         return deliver(state, target, text, lastSize);
-      });
+      }, admission.handshake && labControls(admission.handshake));
+    }
+
+    function labControls(
+      handshake: NonNullable<Admission["handshake"]>,
+    ): LabControls {
+      return {
+        enabled: config.lab,
+        maxEmitRate: config.maxEmitRate,
+        maxMessageSize,
+        handshake,
+        close(code, reason) {
+          metrics.lab.closes++;
+          closeGracefully(code, reason);
+        },
+        stream(options, onEnd) {
+          if (kindStream !== undefined || lab?.streaming) return false;
+          kindStream = startStream({
+            send(data, size) {
+              if (!deliver(state, connection, data, size)) return false;
+              metrics.lab.emitted++;
+              return true;
+            },
+            bufferedAmount: () => socket.bufferedAmount,
+          }, {
+            ...options,
+            highWater: labHighWater,
+            onPause: () => metrics.lab.streamPauses++,
+            onEnd(result) {
+              kindStream = undefined;
+              onEnd(result);
+            },
+          });
+          return true;
+        },
+      };
     }
 
     function reply(message: ServerMessage): void {
@@ -142,6 +203,43 @@ export function createSessions(
         return;
       }
       if (maxMessagesPerSecond > 0 && !admit(data)) return;
+      if (context !== undefined && typeof data === "string") {
+        const result = dispatchMessage(data, kinds, context, onKindError);
+        if (result !== undefined) reply(result);
+      } else {
+        deliver(state, connection, data, size);
+      }
+    }
+
+    /**
+     * The lab's listener: the same counting and checks as `onMessage`, then
+     * the lab (delay, drop, close_after) decides when `answer` runs. Kept
+     * apart so that `onMessage`, the plain path, stays exactly as it is.
+     */
+    function onLabMessage(event: MessageEvent<string | ArrayBuffer>): void {
+      if (connection.closeCode !== 0) return;
+      const data = event.data;
+      const size = typeof data === "string"
+        ? utf8Length(data)
+        : data.byteLength;
+      connection.messagesIn++;
+      counters.messagesIn++;
+      counters.bytesIn += size;
+      if (verbose) logMessage(connection, data, log);
+      if (size > maxMessageSize) {
+        closeGracefully(
+          CLOSE.MessageTooBig,
+          `message too big: the limit is ${maxMessageSize} bytes`,
+        );
+        return;
+      }
+      if (maxMessagesPerSecond > 0 && !admit(data)) return;
+      (lab as LabSession).receive(data, size);
+    }
+
+    /** What `onMessage` does with an accepted message, for the lab to call when it is due. */
+    function answer(data: string | ArrayBuffer, size: number): void {
+      if (connection.closeCode !== 0) return;
       if (context !== undefined && typeof data === "string") {
         const result = dispatchMessage(data, kinds, context, onKindError);
         if (result !== undefined) reply(result);
@@ -183,14 +281,25 @@ export function createSessions(
       log(
         `open ${connection.id} ${connection.ip}${
           json ? ` protocol=${protocol}` : ""
+        }${
+          labParams === undefined ? "" : ` lab=${formatLabParams(labParams)}`
         }`,
       );
+      lab?.open();
       if (!welcome) return;
       const text =
         `${welcomeHead}${connection.id}","protocol":"${protocol}"${welcomeTail}`;
       deliver(state, connection, text, text.length);
     });
-    socket.addEventListener("message", onMessage);
+    socket.addEventListener("message", lab ? onLabMessage : onMessage);
+    if (lab !== undefined || context?.lab !== undefined) {
+      const stopLab = () => {
+        lab?.stop();
+        kindStream?.stop();
+      };
+      socket.addEventListener("close", stopLab);
+      socket.addEventListener("error", stopLab);
+    }
     let dropped = "";
     // Deno fires error first on an abrupt end ("Unexpected EOF", then close
     // with code 0) and on a missed pong (it has then sent 1001 itself).
