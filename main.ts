@@ -22,12 +22,22 @@ import { createServer } from "./src/server/create_server.ts";
  * @returns The exit status.
  */
 export async function main(args: readonly string[]): Promise<number> {
+  // The client commands load on demand, so the server never needs their
+  // packages (the latency histogram) to start.
+  if (args[0] === "connect") {
+    const { connectMain } = await import("./src/cli/connect.ts");
+    return await connectMain(args.slice(1));
+  }
+  if (args[0] === "bench") {
+    const { benchMain } = await import("./src/cli/bench.ts");
+    return await benchMain(args.slice(1));
+  }
   let config: Config;
   try {
     const command = parseCommand(args, readEnv);
     if (command.kind === "help") {
       // deno-lint-ignore no-console
-      console.log(helpText());
+      console.log(helpText() + COMMANDS_HELP);
       return 0;
     }
     if (command.kind === "version") {
@@ -48,6 +58,13 @@ export async function main(args: readonly string[]): Promise<number> {
 
   return await serve(config);
 }
+
+const COMMANDS_HELP = `
+
+Commands (each has its own --help):
+  ${NAME} [options]                 run the server (the default)
+  ${NAME} connect [options] URL     talk to a WebSocket server: stdin or --send out, messages to stdout
+  ${NAME} bench [options] URL       load and check an echo server: msg/s, latency, mismatches`;
 
 /** Runs the server until SIGINT or SIGTERM, logging to stderr. */
 async function serve(config: Config): Promise<number> {

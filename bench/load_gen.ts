@@ -4,6 +4,7 @@
  * argument, reports {@linkcode GenEvent} lines on stdout and waits for a `go`
  * line on stdin before each step, so the orchestrator can sample the server
  * between steps. Every echo is compared byte for byte with what was sent.
+ * The echo mode runs `wsecho bench`'s engine (`src/client/load.ts`).
  *
  * @example Run by hand against a server on port 8080
  * ```sh
@@ -15,8 +16,8 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { SampleBuffer } from "./_stats.ts";
+import { Payloads, runLoad } from "../src/client/load.ts";
 import type {
   BroadcastConfig,
   BroadcastPhase,
@@ -38,7 +39,6 @@ const STEP_TIMEOUT_MS = 15_000;
 /** Bound on draining outstanding messages after a timed window. */
 const DRAIN_TIMEOUT_MS = 15_000;
 const MAX_FAILURES = 10;
-const MiB = 1024 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -221,56 +221,6 @@ async function closeAll(sockets: WebSocket[], tally: Tally): Promise<void> {
   if (failed > 0) tally.fail(`${failed} sockets did not finish the close`);
 }
 
-/** Builds distinct payloads of a fixed size and checks echoes against them. */
-class Payloads {
-  #size: number;
-  #binary: boolean;
-  #filler: string;
-  #template: Uint8Array;
-
-  constructor(size: number, binary: boolean) {
-    this.#size = size;
-    this.#binary = binary;
-    const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789-_";
-    this.#filler = alphabet.repeat(Math.ceil(size / alphabet.length) + 1)
-      .slice(0, size);
-    this.#template = new Uint8Array(binary ? size : 0);
-    for (let offset = 0; offset < this.#template.length; offset += 65536) {
-      crypto.getRandomValues(
-        this.#template.subarray(offset, offset + 65536),
-      );
-    }
-  }
-
-  /**
-   * Builds payload `seq` of `connection`. A binary payload may reuse `spare`,
-   * a buffer whose echo has come back, to spare the generator an allocation.
-   */
-  make(
-    connection: number,
-    seq: number,
-    spare?: Uint8Array,
-  ): string | Uint8Array {
-    if (this.#binary) {
-      const bytes = spare ?? this.#template.slice();
-      const view = new DataView(bytes.buffer);
-      if (this.#size >= 8) {
-        view.setUint32(0, connection);
-        view.setUint32(4, seq);
-      }
-      return bytes;
-    }
-    const head = `${connection.toString(36)}:${seq.toString(36)}:`;
-    return (head + this.#filler).slice(0, this.#size);
-  }
-
-  equal(received: unknown, sent: string | Uint8Array): boolean {
-    if (typeof sent === "string") return received === sent;
-    if (!(received instanceof ArrayBuffer)) return false;
-    return Buffer.from(received).equals(sent);
-  }
-}
-
 function describe(data: unknown): string {
   if (typeof data === "string") {
     return `text(${data.length}) ${data.slice(0, 60)}`;
@@ -279,86 +229,41 @@ function describe(data: unknown): string {
   return String(data);
 }
 
+/**
+ * The echo mode is `wsecho bench`'s engine (`src/client/load.ts`): one
+ * generator for the CLI and the benchmark. Its report maps onto
+ * {@linkcode EchoResult}.
+ */
 async function runEcho(config: EchoConfig, commands: Commands): Promise<void> {
-  const sockets = await openMany(config, config.connections);
-  const tally = new Tally();
-  const payloads = new Payloads(config.size, config.binary);
-  const samples = new SampleBuffer();
-  let phase: "warmup" | "measure" | "drain" = "warmup";
-  let outstanding = 0;
-  let roundTrips = 0;
-  const drained = Promise.withResolvers<void>();
-
-  emit({ event: "ready" });
-  await commands.go();
-
-  sockets.forEach((ws, index) => {
-    const sent: Array<string | Uint8Array> = [];
-    const sentAt: number[] = [];
-    const spares: Uint8Array[] = [];
-    let head = 0;
-    let seq = 0;
-    const sendOne = () => {
-      const payload = payloads.make(index, seq++, spares.pop());
-      sent.push(payload);
-      sentAt.push(performance.now());
-      outstanding++;
-      ws.send(payload);
-    };
-    ws.onmessage = (event) => {
-      const now = performance.now();
-      const expected = sent[head];
-      const startedAt = sentAt[head] ?? now;
-      head++;
-      if (head > 1024) {
-        sent.splice(0, head);
-        sentAt.splice(0, head);
-        head = 0;
-      }
-      outstanding--;
-      if (expected === undefined || !payloads.equal(event.data, expected)) {
-        tally.fail(
-          `Connection ${index}: echo differs: got ${describe(event.data)}`,
-          true,
-        );
-      } else if (expected instanceof Uint8Array) spares.push(expected);
-      if (phase === "measure") {
-        roundTrips++;
-        samples.push((now - startedAt) * 1000);
-      }
-      if (phase !== "drain") sendOne();
-      else if (outstanding === 0) drained.resolve();
-    };
-    ws.onclose = (event) => {
-      tally.fail(`Connection ${index} closed early: code ${event.code}`);
-      if (phase === "drain") drained.resolve();
-    };
-    for (let i = 0; i < config.inflight; i++) sendOne();
+  const report = await runLoad(config.url, {
+    protocols: config.protocols,
+    connections: config.connections,
+    inFlight: config.inflight,
+    size: config.size,
+    binary: config.binary,
+    warmupMs: config.warmupMs,
+    durationMs: config.durationMs,
+    lateMs: DRAIN_TIMEOUT_MS,
+    connectConcurrency: config.connectConcurrency,
+    onReady: async () => {
+      emit({ event: "ready" });
+      await commands.go();
+    },
+    onMeasureStart: () => emit({ event: "measure-start", phase: "echo" }),
+    onMeasureEnd: () => emit({ event: "measure-end", phase: "echo" }),
   });
-
-  await delay(config.warmupMs);
-  phase = "measure";
-  const t0 = performance.now();
-  emit({ event: "measure-start", phase: "echo" });
-  await delay(config.durationMs);
-  phase = "drain";
-  const seconds = (performance.now() - t0) / 1000;
-  emit({ event: "measure-end", phase: "echo" });
-
-  if (outstanding > 0) {
-    await withTimeout(drained.promise, DRAIN_TIMEOUT_MS, "drain echoes")
-      .catch((error) => tally.fail((error as Error).message));
+  if (report.connections.failed > 0) {
+    throw new Error(report.failures[0] ?? "A connection failed");
   }
-  for (const ws of sockets) ws.onclose = null;
-  await closeAll(sockets, tally);
-
+  const { count, mean, p50, p99, p999, max } = report.latency;
   const result: EchoResult = {
-    roundTrips,
-    seconds,
-    messagesPerSecond: roundTrips / seconds,
-    mibPerSecond: (roundTrips * config.size) / MiB / seconds,
-    latency: samples.summarize(),
-    ...tally.toJSON(),
+    roundTrips: report.latency.count,
+    seconds: report.seconds,
+    messagesPerSecond: report.messagesPerSecond,
+    mibPerSecond: report.mibPerSecond,
+    latency: { count, mean, p50, p99, p999, max },
+    mismatches: report.messages.mismatched,
+    failures: report.failures,
   };
   emit({ event: "result", result });
 }

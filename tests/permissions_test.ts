@@ -92,10 +92,11 @@ Deno.test("deno compile bakes in the server permission set and nothing more", as
       deny_import: null,
       prompt: false,
     });
-    // One npm package, the Redis client that --broker loads; the test-only
-    // ones stay out.
+    // The npm packages loaded on demand: the Redis client that --broker
+    // loads and the histogram of `wsecho bench`; the test-only ones stay out.
     assert.notEqual(metadata.node_modules, null);
     assert.match(stderr, /@redis\/client/);
+    assert.match(stderr, /hdr-histogram-js\/3\.0\.1\//);
     assert.doesNotMatch(stderr, /\b(ws|yaml)\b/);
     assert.deepEqual(
       (metadata.unstable_config as { features: string[] }).features,

@@ -21,7 +21,10 @@
 import { parseArgs } from "node:util";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { REDIS_CLIENT_PACKAGE } from "../src/config/constants.ts";
+import {
+  HDR_HISTOGRAM_PACKAGE,
+  REDIS_CLIENT_PACKAGE,
+} from "../src/config/constants.ts";
 import denoJson from "../deno.json" with { type: "json" };
 
 /** Every target `deno compile --target` accepts on Deno 2.9. */
@@ -159,6 +162,9 @@ export function compileArgs(target: Target, output: string): string[] {
     // without --broker fetches nothing): embed it explicitly.
     "--include",
     REDIS_CLIENT_PACKAGE,
+    // `wsecho bench` loads its histogram package the same way.
+    "--include",
+    HDR_HISTOGRAM_PACKAGE,
     "--target",
     target,
     "--output",

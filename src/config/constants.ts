@@ -84,3 +84,9 @@ export const BROKER_PREFIX = "wsecho";
  * only when a broker URL is given; `deno compile` embeds it with `--include`.
  */
 export const REDIS_CLIENT_PACKAGE = "npm:@redis/client@6.3.1";
+
+/**
+ * The HdrHistogram `wsecho bench` records latencies in, pinned, loaded the
+ * same way as {@linkcode REDIS_CLIENT_PACKAGE}: only when `bench` runs.
+ */
+export const HDR_HISTOGRAM_PACKAGE = "npm:hdr-histogram-js@3.0.1";
