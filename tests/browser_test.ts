@@ -2072,48 +2072,6 @@ for (const viewport of VIEWPORTS) {
   });
 }
 
-/**
- * Which parts of the test lab (issue #11) this server has: the tests of the
- * panels that need them run once they exist.
- */
-async function probeLab(): Promise<{ http: boolean; kinds: boolean }> {
-  const server = startServer();
-  try {
-    const echo = await fetch(`${server.origin}/echo`);
-    await echo.body?.cancel();
-    const ws = new WebSocket(
-      `ws://127.0.0.1:${server.port}/ws?welcome=0`,
-      "wsecho.v1",
-    );
-    const reply = Promise.withResolvers<string>();
-    const closed = Promise.withResolvers<void>();
-    ws.onopen = () => ws.send(`{"type":"handshake","id":1}`);
-    ws.onmessage = (event) => reply.resolve(String(event.data));
-    ws.onerror = () => reply.resolve("");
-    ws.onclose = () => {
-      reply.resolve("");
-      closed.resolve();
-    };
-    const text = await reply.promise;
-    ws.close();
-    await closed.promise;
-    return {
-      http: echo.status === 200,
-      kinds: text !== "" && JSON.parse(text).type !== "error",
-    };
-  } finally {
-    await server.stop();
-  }
-}
-
-const LAB_HERE = ignore ? { http: false, kinds: false } : await probeLab();
-if (!ignore && !LAB_HERE.http) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "Skipping the lab panel tests against the real server: this server has no /echo (issue #11 not merged yet)",
-  );
-}
-
 /** The stream counters and charts of the Stream tab. */
 interface StreamView {
   received: string;
@@ -2145,7 +2103,7 @@ for (const viewport of VIEWPORTS) {
   Deno.test({
     name:
       `client page (${viewport.name}): a lab stream of 2,000 messages at 1,000/s is charted live and counted 2,000 received, 0 missing`,
-    ignore: ignore || !LAB_HERE.http,
+    ignore,
     fn: () =>
       withPlayground(async (page, server) => {
         await page.click("#tab-lab");
@@ -2195,7 +2153,7 @@ for (const viewport of VIEWPORTS) {
 Deno.test({
   name:
     "client page: the stream kind from the Stream tab, with the clock offset from ping, ends with the server's summary",
-  ignore: ignore || !LAB_HERE.kinds,
+  ignore,
   fn: () =>
     withPlayground(async (page) => {
       await connect(page, "wsecho.v1");
@@ -2227,7 +2185,7 @@ for (const viewport of VIEWPORTS) {
   Deno.test({
     name:
       `client page (${viewport.name}): the HTTP tab sends a request to /echo and shows the reflection`,
-    ignore: ignore || !LAB_HERE.http,
+    ignore,
     fn: () =>
       withPlayground(async (page) => {
         await page.click("#tab-http");
@@ -2273,7 +2231,7 @@ for (const viewport of VIEWPORTS) {
   Deno.test({
     name:
       `client page (${viewport.name}): the SSE tab lists events with their ids and resumes after a reconnect`,
-    ignore: ignore || !LAB_HERE.http,
+    ignore,
     fn: () =>
       withPlayground(async (page) => {
         await page.click("#tab-sse");
@@ -2310,7 +2268,7 @@ for (const viewport of VIEWPORTS) {
 Deno.test({
   name:
     "client page: lab closes and refusals reach the page with their code, reason and cause",
-  ignore: ignore || !LAB_HERE.http,
+  ignore,
   fn: () =>
     withPlayground(async (page, server) => {
       page.expectedErrors.push(/WebSocket connection to .* failed/);
