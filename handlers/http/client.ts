@@ -55,7 +55,10 @@ export async function contentSecurityPolicy(page: string): Promise<string> {
   ].join("; ");
 }
 
-/** The CSP hash sources of every inline `<tag>` block, or `'none'`. */
+/**
+ * The CSP hash sources of every inline `<tag>` block (written without
+ * attributes, as the page writes them), or `'none'`.
+ */
 async function hashes(page: string, tag: string): Promise<string> {
   const blocks = page.matchAll(
     new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"),
