@@ -1148,6 +1148,18 @@ Deno.test({
         assert.ok(report.bodyContrast >= 4.5, JSON.stringify(report));
         // WCAG AA: 4.5:1 for every visible text, labels and rows included.
         assert.deepEqual(report.failures, [], `${scheme} scheme`);
+        // The same in every tab, with an invalid lab field showing its error.
+        for (const tab of ["lab", "stream", "http", "sse", "rooms"]) {
+          await page.click(`#tab-${tab}`);
+          if (tab === "lab") {
+            await page.fill("#lab-drop", "2");
+          }
+          const inTab = await page.evaluate<ContrastReport>(CONTRAST_REPORT);
+          assert.deepEqual(inTab.failures, [], `${scheme} scheme, ${tab} tab`);
+          if (tab === "lab") {
+            await page.fill("#lab-drop", "");
+          }
+        }
       }
       assertNoErrors(page);
     }),
@@ -2140,6 +2152,8 @@ for (const viewport of VIEWPORTS) {
         assert.ok(view.rate.length >= 2, `${view.rate.length} seconds`);
         assert.equal(view.latency.length, view.rate.length);
         assert.ok(view.inked > 100, `${view.inked} pixels of bars`);
+        const ratio = await contrastOf(page, "#stream-summary");
+        assert.ok(ratio >= 4.5, `summary contrast ${ratio.toFixed(2)}`);
         await page.evaluate(
           `document.querySelector("#panel-stream").scrollIntoView()`,
         );
