@@ -2152,6 +2152,9 @@ for (const viewport of VIEWPORTS) {
         assert.ok(view.rate.length >= 2, `${view.rate.length} seconds`);
         assert.equal(view.latency.length, view.rate.length);
         assert.ok(view.inked > 100, `${view.inked} pixels of bars`);
+        // The raw socket cannot ping: a side wsecho.v1 socket measured the
+        // clock offset.
+        assert.match(await page.text("#st-offset") ?? "", /^-?[\d.]+ ms$/);
         const ratio = await contrastOf(page, "#stream-summary");
         assert.ok(ratio >= 4.5, `summary contrast ${ratio.toFixed(2)}`);
         await page.evaluate(
