@@ -1,12 +1,19 @@
 /**
- * A minimal headless Chromium driver for the playground tests, speaking the
- * Chrome DevTools Protocol over Deno's own WebSocket: no npm dependency, and
- * every process, socket and timer it opens is closed before a test ends, so
- * the op and resource sanitizers stay on.
+ * Headless Chromium for the playground tests, driven by `playwright-core`
+ * with Debian's Chromium: a thin layer that records console errors, dialogs
+ * and CSP violations per tab and gives the tests a few short helpers.
  *
  * @module
  */
-import { createServer } from "../src/server/create_server.ts";
+import {
+  type BrowserContext,
+  loadPlaywright,
+  type PlaywrightPage,
+} from "./deps.ts";
+import {
+  createServer,
+  type ServerOptions,
+} from "../src/server/create_server.ts";
 
 /**
  * The browser: Debian's `chromium` package, unless `CHROMIUM_PATH` names
@@ -32,7 +39,6 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   "--disable-background-timer-throttling",
   "--disable-renderer-backgrounding",
   "--disable-backgrounding-occluded-windows",
-  "--remote-debugging-port=0",
 ];
 
 /**
@@ -70,245 +76,120 @@ export interface TestServer {
  * Starts wsecho on loopback.
  *
  * @param port The port, `0` for any free one.
+ * @param options More server options.
  * @returns The running server.
  */
-export function startServer(port = 0): TestServer {
+export function startServer(
+  port = 0,
+  options: ServerOptions = {},
+): TestServer {
   const controller = new AbortController();
   const server = createServer({
     hostname: "127.0.0.1",
     port,
     signal: controller.signal,
+    ...options,
   });
   const actual = server.addr.port;
+  let stopped: Promise<void> | undefined;
   return {
     port: actual,
     origin: `http://127.0.0.1:${actual}`,
-    async stop() {
+    stop() {
       controller.abort();
-      await server.finished;
+      return stopped ??= server.finished;
     },
   };
 }
 
-/** A CDP result or event payload: loosely typed JSON, as the protocol is large. */
-// deno-lint-ignore no-explicit-any
-export type CdpResult = any;
-
-/** A CDP event or reply. */
-interface CdpMessage {
-  id?: number;
-  method?: string;
-  params?: CdpResult;
-  result?: CdpResult;
-  error?: { message: string };
-  sessionId?: string;
-}
-
-type Listener = (message: CdpMessage) => void;
-
-/** One DevTools connection to the browser, multiplexing page sessions. */
-export class CdpConnection {
-  #socket: WebSocket;
-  #nextId = 1;
-  #calls = new Map<number, PromiseWithResolvers<CdpResult>>();
-  #listeners = new Set<Listener>();
-  readonly closed: Promise<void>;
-
-  constructor(socket: WebSocket) {
-    this.#socket = socket;
-    const closed = Promise.withResolvers<void>();
-    this.closed = closed.promise;
-    socket.addEventListener("message", (event) => {
-      const message: CdpMessage = JSON.parse(event.data);
-      if (message.id !== undefined) {
-        const call = this.#calls.get(message.id);
-        this.#calls.delete(message.id);
-        if (message.error) {
-          call?.reject(new Error(`CDP error: ${message.error.message}`));
-        } else call?.resolve(message.result);
-      } else {
-        for (const listener of this.#listeners) listener(message);
-      }
-    });
-    socket.addEventListener("close", () => {
-      for (const call of this.#calls.values()) {
-        call.reject(new Error("CDP connection closed"));
-      }
-      this.#calls.clear();
-      closed.resolve();
-    });
-  }
-
-  static async open(url: string): Promise<CdpConnection> {
-    const socket = new WebSocket(url);
-    const opened = Promise.withResolvers<void>();
-    socket.addEventListener("open", () => opened.resolve(), { once: true });
-    socket.addEventListener(
-      "error",
-      () => opened.reject(new Error(`Cannot reach ${url}`)),
-      {
-        once: true,
-      },
-    );
-    await opened.promise;
-    return new CdpConnection(socket);
-  }
-
-  send(
-    method: string,
-    params: Record<string, unknown> = {},
-    sessionId?: string,
-  ): Promise<CdpResult> {
-    const id = this.#nextId++;
-    const call = Promise.withResolvers<CdpResult>();
-    this.#calls.set(id, call);
-    this.#socket.send(
-      JSON.stringify({
-        id,
-        method,
-        params,
-        ...(sessionId ? { sessionId } : {}),
-      }),
-    );
-    return call.promise;
-  }
-
-  on(listener: Listener): void {
-    this.#listeners.add(listener);
-  }
-
-  close(): void {
-    if (this.#socket.readyState < WebSocket.CLOSING) this.#socket.close();
-  }
-}
-
 /** Waits for `ms` milliseconds, for polling only, never as an assertion. */
-function delay(ms: number): Promise<void> {
+export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Records CSP violations before the page's own script runs. */
+const CSP_RECORDER = `globalThis.__cspViolations = [];
+  document.addEventListener("securitypolicyviolation", (e) =>
+    globalThis.__cspViolations.push(e.violatedDirective + " " + e.blockedURI), true);`;
+
 /** A headless Chromium with its own temporary profile. */
 export class Browser {
-  #child: Deno.ChildProcess;
-  #cdp: CdpConnection;
+  #context: BrowserContext;
   #profile: string;
-  #stderrDone: Promise<string>;
+  /** Every tab opened, in order. */
+  readonly pages: Page[] = [];
 
   /** Use {@linkcode Browser.launch} instead. */
-  constructor(
-    child: Deno.ChildProcess,
-    cdp: CdpConnection,
-    profile: string,
-    stderrDone: Promise<string>,
-  ) {
-    this.#child = child;
-    this.#cdp = cdp;
+  constructor(context: BrowserContext, profile: string) {
+    this.#context = context;
     this.#profile = profile;
-    this.#stderrDone = stderrDone;
   }
 
   /**
-   * Starts Chromium and connects to its DevTools endpoint.
+   * Starts Chromium with a fresh profile.
    *
    * @returns The browser; close it with {@linkcode Browser.close}.
-   * @throws {Error} When Chromium is missing or prints no endpoint within 15 s.
+   * @throws {Error} When Chromium cannot be started.
    */
   static async launch(): Promise<Browser> {
+    const { chromium } = await loadPlaywright();
     const profile = await Deno.makeTempDir({ prefix: "wsecho-chromium-" });
-    let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(CHROMIUM_PATH, {
-        args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, "about:blank"],
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM_PATH,
+        headless: true,
+        args: [...CHROMIUM_FLAGS],
+        viewport: { width: 1280, height: 800 },
+        timeout: 30_000,
+      });
+      await context.addInitScript(CSP_RECORDER);
+      return new Browser(context, profile);
     } catch (error) {
-      await Deno.remove(profile, { recursive: true });
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
       throw new Error(
         `Cannot start "${CHROMIUM_PATH}" (apt-get install chromium)`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
-    }
-    // Read stderr to the end so the pipe never fills; the endpoint is on it.
-    const endpoint = Promise.withResolvers<string>();
-    const stderrDone = (async () => {
-      let text = "";
-      for await (
-        const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-      ) {
-        text += chunk;
-        const match = text.match(/DevTools listening on (ws:\/\/\S+)/);
-        if (match?.[1]) endpoint.resolve(match[1]);
-      }
-      endpoint.reject(
-        new Error(`Chromium exited without a DevTools endpoint:\n${text}`),
-      );
-      return text;
-    })();
-    const timer = setTimeout(
-      () =>
-        endpoint.reject(
-          new Error("Chromium printed no DevTools endpoint within 15 s"),
-        ),
-      15_000,
-    );
-    try {
-      const cdp = await CdpConnection.open(await endpoint.promise);
-      return new Browser(child, cdp, profile, stderrDone);
-    } catch (error) {
-      child.kill("SIGKILL");
-      await child.status;
-      await stderrDone;
-      await Deno.remove(profile, { recursive: true });
-      throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
+  /** The playwright context, for what the helpers do not cover. */
+  get context(): BrowserContext {
+    return this.#context;
+  }
+
   /**
-   * Opens a new tab with a 1200×800 viewport.
+   * Opens a tab; the first call reuses the tab Chromium starts with.
    *
-   * @returns The page.
+   * @returns The page, with a 1280×800 viewport.
    */
   async newPage(): Promise<Page> {
-    const { targetId } = await this.#cdp.send("Target.createTarget", {
-      url: "about:blank",
-    });
-    const { sessionId } = await this.#cdp.send("Target.attachToTarget", {
-      targetId,
-      flatten: true,
-    });
-    const page = new Page(this.#cdp, sessionId);
-    await page.init();
-    return page;
+    const blank = this.#context.pages().find((p) =>
+      p.url() === "about:blank" && !Page.wrapped.has(p)
+    );
+    const page = blank ?? await this.#context.newPage();
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const wrapped = new Page(page);
+    this.pages.push(wrapped);
+    return wrapped;
   }
 
   /**
-   * Grants permissions, such as `clipboardReadWrite`, to every tab of `origin`.
+   * Grants permissions, such as `clipboard-read`, to every tab of `origin`.
    *
    * @param origin The origin, for example `http://127.0.0.1:8080`.
-   * @param permissions CDP `Browser.PermissionType` names.
+   * @param permissions Playwright permission names.
    */
   async grantPermissions(
     origin: string,
     permissions: readonly string[],
   ): Promise<void> {
-    await this.#cdp.send("Browser.grantPermissions", { origin, permissions });
+    await this.#context.grantPermissions([...permissions], { origin });
   }
 
   /** Closes the browser, waits for its exit and removes its profile. */
   async close(): Promise<void> {
-    await this.#cdp.send("Browser.close").catch(() => {});
-    this.#cdp.close();
-    await this.#cdp.closed;
-    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 5_000);
-    await this.#child.status;
-    clearTimeout(timer);
-    await this.#stderrDone;
+    await this.#context.close().catch(() => {});
     await Deno.remove(this.#profile, { recursive: true }).catch(() => {});
   }
 
@@ -317,93 +198,45 @@ export class Browser {
   }
 }
 
-/** One tab, driven through its CDP session. */
+/** One tab. */
 export class Page {
-  #cdp: CdpConnection;
-  #sessionId: string;
-  #loaded: PromiseWithResolvers<void> | undefined;
-  /** Console errors, uncaught exceptions and browser log errors, in order. */
+  /** Playwright pages already wrapped, so a new tab is never handed out twice. */
+  static readonly wrapped: WeakSet<PlaywrightPage> = new WeakSet();
+  /** The playwright page, for what the helpers do not cover. */
+  readonly pw: PlaywrightPage;
+  /** Console errors and uncaught exceptions, in order. */
   readonly errors: string[] = [];
   /** Messages of JavaScript dialogs (alert, confirm, prompt) that opened. */
   readonly dialogs: string[] = [];
+  /** Console errors a test expects, such as a refused connection. */
+  readonly expectedErrors: RegExp[] = [];
 
-  constructor(cdp: CdpConnection, sessionId: string) {
-    this.#cdp = cdp;
-    this.#sessionId = sessionId;
-    cdp.on((message) => {
-      if (message.sessionId === sessionId) this.#onEvent(message);
+  constructor(page: PlaywrightPage) {
+    this.pw = page;
+    Page.wrapped.add(page);
+    page.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "assert") {
+        this.errors.push(message.text());
+      }
     });
-  }
-
-  #onEvent({ method, params }: CdpMessage): void {
-    switch (method) {
-      case "Runtime.consoleAPICalled":
-        if (params.type === "error" || params.type === "assert") {
-          const args: { value?: unknown; description?: string }[] = params.args;
-          this.errors.push(
-            args.map((arg) => String(arg.value ?? arg.description)).join(" "),
-          );
-        }
-        break;
-      case "Runtime.exceptionThrown":
-        this.errors.push(
-          params.exceptionDetails.exception?.description ??
-            params.exceptionDetails.text,
-        );
-        break;
-      case "Log.entryAdded":
-        if (params.entry.level === "error") this.errors.push(params.entry.text);
-        break;
-      case "Page.javascriptDialogOpening":
-        this.dialogs.push(params.message);
-        this.send("Page.handleJavaScriptDialog", { accept: false }).catch(
-          () => {},
-        );
-        break;
-      case "Page.loadEventFired":
-        this.#loaded?.resolve();
-        break;
-    }
-  }
-
-  send(
-    method: string,
-    params: Record<string, unknown> = {},
-  ): Promise<CdpResult> {
-    return this.#cdp.send(method, params, this.#sessionId);
-  }
-
-  async init(): Promise<void> {
-    await Promise.all([
-      this.send("Page.enable"),
-      this.send("Runtime.enable"),
-      this.send("Log.enable"),
-      this.setViewport(1200, 800),
-      // Runs before the page's own script: records every CSP violation.
-      this.send("Page.addScriptToEvaluateOnNewDocument", {
-        source: `globalThis.__cspViolations = [];
-          document.addEventListener("securitypolicyviolation", (e) =>
-            globalThis.__cspViolations.push(e.violatedDirective + " " + e.blockedURI), true);`,
-      }),
-    ]);
+    page.on("pageerror", (error) => this.errors.push(String(error)));
+    page.on("dialog", (dialog) => {
+      this.dialogs.push(dialog.message());
+      dialog.dismiss().catch(() => {});
+    });
   }
 
   /** Sets the viewport size in CSS pixels. */
   async setViewport(width: number, height: number): Promise<void> {
-    await this.send("Emulation.setDeviceMetricsOverride", {
-      width,
-      height,
-      deviceScaleFactor: 1,
-      mobile: false,
-    });
+    await this.pw.setViewportSize({ width, height });
   }
 
   /** Navigates and waits for the load event. */
   async goto(url: string): Promise<void> {
-    this.#loaded = Promise.withResolvers();
-    const { errorText } = await this.send("Page.navigate", { url });
-    if (errorText) throw new Error(`Cannot load "${url}": ${errorText}`);
-    await this.#loaded.promise;
+    const response = await this.pw.goto(url, { waitUntil: "load" });
+    if (response && !response.ok()) {
+      throw new Error(`Cannot load "${url}": ${response.status()}`);
+    }
   }
 
   /**
@@ -412,21 +245,8 @@ export class Page {
    * @returns Its value, passed through JSON.
    * @throws {Error} When the expression throws.
    */
-  async evaluate<T = CdpResult>(expression: string): Promise<T> {
-    const { result, exceptionDetails } = await this.send("Runtime.evaluate", {
-      expression,
-      awaitPromise: true,
-      returnByValue: true,
-      userGesture: true,
-    });
-    if (exceptionDetails) {
-      throw new Error(
-        `Page threw: ${
-          exceptionDetails.exception?.description ?? exceptionDetails.text
-        }`,
-      );
-    }
-    return result.value as T;
+  evaluate<T = unknown>(expression: string): Promise<T> {
+    return this.pw.evaluate(expression) as Promise<T>;
   }
 
   /**
@@ -438,7 +258,7 @@ export class Page {
    * @returns The truthy value.
    * @throws {Error} On timeout.
    */
-  async waitFor<T = CdpResult>(
+  async waitFor<T = unknown>(
     expression: string,
     what: string,
     timeoutMs = 5_000,
@@ -454,109 +274,49 @@ export class Page {
     }
   }
 
-  /**
-   * Makes this tab the active one: a background tab draws no frames, so its
-   * input events would wait seconds for one.
-   */
+  /** Makes this tab the active one: a background tab draws no frames. */
   async #focusTab(): Promise<void> {
-    await this.send("Page.bringToFront");
+    await this.pw.bringToFront();
   }
 
   /** Clicks the centre of the element like a user, with mouse events. */
   async click(selector: string): Promise<void> {
     await this.#focusTab();
-    const box = await this.evaluate<{ x: number; y: number } | null>(`(() => {
-      const el = document.querySelector(${JSON.stringify(selector)});
-      if (!el) return null;
-      el.scrollIntoView({ block: "center", inline: "center" });
-      const r = el.getBoundingClientRect();
-      return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
-    })()`);
-    if (!box) throw new Error(`No element matches "${selector}"`);
-    const base = { x: box.x, y: box.y, button: "left", clickCount: 1 };
-    await this.send("Input.dispatchMouseEvent", {
-      type: "mouseMoved",
-      x: box.x,
-      y: box.y,
-    });
-    await this.send("Input.dispatchMouseEvent", {
-      type: "mousePressed",
-      ...base,
-    });
-    await this.send("Input.dispatchMouseEvent", {
-      type: "mouseReleased",
-      ...base,
-    });
+    await this.pw.click(selector, { timeout: 5_000 });
   }
 
   /** Focuses a field, empties it and types `text` into it. */
   async fill(selector: string, text: string): Promise<void> {
     await this.#focusTab();
-    const found = await this.evaluate<boolean>(`(() => {
-      const el = document.querySelector(${JSON.stringify(selector)});
-      if (!el) return false;
-      el.focus();
-      el.select?.();
-      return true;
-    })()`);
-    if (!found) throw new Error(`No element matches "${selector}"`);
-    await this.send("Input.dispatchKeyEvent", {
-      type: "keyDown",
-      key: "Delete",
-      code: "Delete",
-      windowsVirtualKeyCode: 46,
-    });
-    await this.send("Input.dispatchKeyEvent", {
-      type: "keyUp",
-      key: "Delete",
-      code: "Delete",
-      windowsVirtualKeyCode: 46,
-    });
-    if (text) await this.send("Input.insertText", { text });
+    await this.pw.fill(selector, text, { timeout: 5_000 });
   }
 
   /**
    * Presses a key in the focused element, as a keyboard would.
    *
-   * @param key `Enter`, `Tab`, `ArrowUp` or `ArrowDown`.
+   * @param key A key name such as `Enter`, `Tab`, `ArrowUp` or `ArrowDown`.
    * @param options `shift: true` holds Shift, as in Shift+Tab.
    */
-  async press(
-    key: "Enter" | "Tab" | "ArrowUp" | "ArrowDown",
-    options: { shift?: boolean } = {},
-  ): Promise<void> {
+  async press(key: string, options: { shift?: boolean } = {}): Promise<void> {
     await this.#focusTab();
-    const codes = { Enter: 13, Tab: 9, ArrowUp: 38, ArrowDown: 40 };
-    const common = {
-      key,
-      code: key,
-      windowsVirtualKeyCode: codes[key],
-      // CDP modifier bit 8 is Shift.
-      modifiers: options.shift ? 8 : 0,
-    };
-    const text = key === "Enter" ? { text: "\r", unmodifiedText: "\r" } : {};
-    await this.send("Input.dispatchKeyEvent", {
-      type: "keyDown",
-      ...common,
-      ...text,
-    });
-    await this.send("Input.dispatchKeyEvent", { type: "keyUp", ...common });
+    await this.pw.keyboard.press(options.shift ? `Shift+${key}` : key);
+  }
+
+  /** Types text into the focused element, as one input event. */
+  async insertText(text: string): Promise<void> {
+    await this.#focusTab();
+    await this.pw.keyboard.insertText(text);
   }
 
   /** Chooses an option of a `<select>` and fires `change`, as a user would. */
   async select(selector: string, value: string): Promise<void> {
-    const ok = await this.evaluate<boolean>(`(() => {
-      const el = document.querySelector(${JSON.stringify(selector)});
-      if (!el || ![...el.options].some((o) => o.value === ${
-      JSON.stringify(value)
-    })) return false;
-      el.focus();
-      el.value = ${JSON.stringify(value)};
-      el.dispatchEvent(new Event("input", { bubbles: true }));
-      el.dispatchEvent(new Event("change", { bubbles: true }));
-      return true;
-    })()`);
-    if (!ok) throw new Error(`No option "${value}" in "${selector}"`);
+    await this.pw.focus(selector);
+    const chosen = await this.pw.selectOption(selector, value, {
+      timeout: 5_000,
+    });
+    if (!chosen.includes(value)) {
+      throw new Error(`No option "${value}" in "${selector}"`);
+    }
   }
 
   /** The trimmed text content of the first match, or `null`. */
@@ -566,6 +326,37 @@ export class Page {
         JSON.stringify(selector)
       })?.textContent.trim() ?? null`,
     );
+  }
+
+  /** Emulates `prefers-color-scheme`. */
+  async colorScheme(scheme: "light" | "dark"): Promise<void> {
+    await this.pw.emulateMedia({ colorScheme: scheme });
+  }
+
+  /** Console errors that no pattern in {@linkcode Page.expectedErrors} explains. */
+  unexpectedErrors(): string[] {
+    return this.errors.filter((e) =>
+      !this.expectedErrors.some((pattern) => pattern.test(e))
+    );
+  }
+
+  /**
+   * Throws when the tab logged an unexpected console error, opened a dialog
+   * or saw a CSP violation.
+   */
+  async assertClean(): Promise<void> {
+    const problems = {
+      errors: this.unexpectedErrors(),
+      dialogs: this.dialogs,
+      csp: this.pw.isClosed() ? [] : await this.cspViolations(),
+    };
+    if (
+      problems.errors.length + problems.dialogs.length + problems.csp.length
+    ) {
+      throw new Error(
+        `The page was not clean: ${JSON.stringify(problems, null, 1)}`,
+      );
+    }
   }
 
   /** CSP violations seen since the page loaded. */
@@ -580,10 +371,7 @@ export class Page {
    * @returns The PNG's size in bytes.
    */
   async screenshot(file: URL): Promise<number> {
-    const { data } = await this.send("Page.captureScreenshot", {
-      format: "png",
-    });
-    const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+    const bytes = await this.pw.screenshot({ type: "png" });
     await Deno.mkdir(new URL(".", file), { recursive: true });
     await Deno.writeFile(file, bytes);
     return bytes.length;

@@ -1,272 +1,153 @@
 import assert from "node:assert/strict";
-import { NodeWebSocket } from "./deps.ts";
-import {
-  closeSocket,
-  connect,
-  Inbox,
-  startServer,
-  waitFor,
-} from "./test_utils.ts";
+import { fileURLToPath } from "node:url";
+import { closeSocket, connect, Inbox, waitFor } from "./test_utils.ts";
+import { smokeCommand } from "./binary_smoke.ts";
+import { runOnce, startWsecho } from "./wsecho_process.ts";
 import { VERSION } from "../src/config/version.ts";
 
-const decoder = new TextDecoder();
+/** `deno run --no-prompt` main.ts with exactly the server's permissions. */
+const WSECHO = smokeCommand(
+  fileURLToPath(new URL("../main.ts", import.meta.url)),
+);
+const LOOPBACK = ["--hostname", "127.0.0.1", "--port", "0"];
 
-Deno.test("GET /client serves the embedded page with a strict policy", async () => {
-  await using s = startServer();
-  const res = await fetch(`${s.http}/client`);
-  const body = await res.text();
-  assert.equal(res.status, 200);
-  assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
-  assert.equal(res.headers.get("x-content-type-options"), "nosniff");
-  const csp = res.headers.get("content-security-policy") ?? "";
-  assert.match(csp, /default-src 'none'/);
-  assert.match(csp, /script-src 'unsafe-inline'/);
-  const host = new URL(s.http).host;
-  assert.match(
-    csp,
-    new RegExp(`connect-src 'self' ws://${host} wss://${host}`),
-  );
-  assert.equal(
-    body,
-    await Deno.readTextFile(new URL("../client.html", import.meta.url)),
-  );
-
-  const head = await fetch(`${s.http}/client`, { method: "HEAD" });
-  assert.equal(head.status, 200);
-  assert.equal(head.headers.get("content-type"), "text/html; charset=utf-8");
-  assert.equal(await head.text(), "");
+Deno.test("wsecho --version and --help print and exit 0", async () => {
+  const version = await runOnce(WSECHO, ["--version"]);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout, `wsecho ${VERSION}\n`);
+  const help = await runOnce(WSECHO, ["-h"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: wsecho \[options\]/);
+  assert.match(help.stdout, /--max-message-size BYTES/);
 });
 
-Deno.test("GET /ws with a broken handshake answers 400, never 500", async () => {
-  await using s = startServer();
-  // Upgrade headers without Sec-WebSocket-Key: Deno.upgradeWebSocket throws.
-  const res = await fetch(`${s.http}/ws`, {
-    headers: {
-      upgrade: "websocket",
-      connection: "Upgrade",
-      "sec-websocket-version": "13",
-    },
-  });
-  assert.equal(res.status, 400);
-  assert.match(await res.text(), /Bad WebSocket handshake/);
-});
-
-Deno.test("GET /healthz reports status, connections, uptime and version", async () => {
-  await using s = startServer();
-  const ws = await connect(`${s.ws}?welcome=0`);
-  try {
-    const res = await fetch(`${s.http}/healthz`);
-    const body = await res.json();
-    assert.equal(res.status, 200);
-    assert.equal(body.status, "ok");
-    assert.equal(body.connections, 1);
-    assert.equal(body.version, VERSION);
-    assert.equal(typeof body.uptime_s, "number");
-    assert.deepEqual(body.protocols, ["wsecho.v1"]);
-  } finally {
-    await closeSocket(ws);
-  }
-});
-
-Deno.test("welcome message: on by default, off with ?welcome=0 and with welcome: false", async (t) => {
-  await t.step("default", async () => {
-    await using s = startServer();
-    const ws = await connect(s.ws);
-    const inbox = new Inbox(ws);
-    try {
-      const welcome = await inbox.json();
-      assert.equal(welcome.type, "welcome");
-      assert.equal(welcome.server, "wsecho");
-      assert.equal(welcome.version, VERSION);
-      assert.match(String(welcome.id), /^[0-9a-f]{12}$/);
-      assert.equal(welcome.protocol, "");
-      ws.send("after");
-      assert.equal(await inbox.next(), "after");
-    } finally {
-      await closeSocket(ws);
-    }
-  });
-  for (
-    const [name, options, query] of [
-      ["?welcome=0", {}, "?welcome=0"],
-      ["--no-welcome", { welcome: false }, ""],
-    ] as const
-  ) {
-    await t.step(name, async () => {
-      await using s = startServer(options);
-      const ws = await connect(`${s.ws}${query}`);
-      const inbox = new Inbox(ws);
-      try {
-        // The first message must be our own echo: nothing unsolicited came first.
-        ws.send("first");
-        assert.equal(await inbox.next(), "first");
-      } finally {
-        await closeSocket(ws);
-      }
+Deno.test("wsecho exits 2 with one line for a bad flag or value", async (t) => {
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [["--bogus"], {}, /^Unknown option '--bogus'; see --help\n$/],
+    [
+      ["--port", "70000"],
+      {},
+      /^Invalid value for --port: "70000" is out of range/,
+    ],
+    [["--idle-timeout", "-1"], {}, /--idle-timeout/],
+    [[], { WSECHO_PORT: "http" }, /^Invalid value for WSECHO_PORT: "http"/],
+    [
+      ["--cert", "/nonexistent.pem", "--key", "/nonexistent.pem"],
+      {},
+      /Cannot read --cert/,
+    ],
+  ];
+  for (const [args, env, pattern] of cases) {
+    await t.step(args.join(" ") || JSON.stringify(env), async () => {
+      const { code, stdout, stderr } = await runOnce(WSECHO, args, { env });
+      assert.equal(code, 2);
+      assert.equal(stdout, "");
+      assert.match(stderr, pattern);
+      assert.equal(stderr.trim().split("\n").length, 1, stderr);
     });
   }
 });
 
-Deno.test("echo: text, binary, empty, unicode and 1 MiB come back exactly", async () => {
-  await using s = startServer({ welcome: false });
-  const ws = await connect(s.ws);
-  const inbox = new Inbox(ws);
-  try {
-    const texts = [
-      "hello",
-      "",
-      "héllo wörld 😀 日本 \u0000 \uFEFF",
-      "x".repeat(1 << 20),
-    ];
-    for (const text of texts) {
-      ws.send(text);
-      assert.equal(await inbox.next(), text);
-    }
-    const bytes = crypto.getRandomValues(new Uint8Array(65_536));
-    const big = new Uint8Array(1 << 20).map((_, i) => i * 7);
-    for (
-      const payload of [
-        new Uint8Array([0, 1, 255]),
-        new Uint8Array(0),
-        bytes,
-        big,
-      ]
-    ) {
-      ws.send(payload);
-      const echoed = await inbox.next();
-      assert.ok(echoed instanceof ArrayBuffer, "binary stays binary");
-      assert.deepEqual(new Uint8Array(echoed), payload);
-    }
-  } finally {
-    await closeSocket(ws);
-  }
-});
-
-Deno.test("echo: 1,000 pipelined messages return in order", async () => {
-  await using s = startServer({ welcome: false });
-  const ws = await connect(s.ws);
-  const inbox = new Inbox(ws);
-  try {
-    for (let i = 0; i < 1000; i++) {
-      ws.send(i % 2 ? `m${i}` : new TextEncoder().encode(`b${i}`));
-    }
-    for (let i = 0; i < 1000; i++) {
-      const data = await inbox.next();
-      const text = typeof data === "string" ? data : decoder.decode(data);
-      assert.equal(text, i % 2 ? `m${i}` : `b${i}`);
-    }
-  } finally {
-    await closeSocket(ws);
-  }
-});
-
-Deno.test("echo works with npm:ws, an independent client implementation", async () => {
-  await using s = startServer();
-  const ws = new NodeWebSocket(s.ws);
-  const messages: { data: string | Buffer; binary: boolean }[] = [];
-  const opened = Promise.withResolvers<void>();
-  const closed = Promise.withResolvers<number>();
-  ws.on("open", () => opened.resolve());
-  ws.on("error", (e: Error) => opened.reject(e));
-  ws.on(
-    "message",
-    (data: Buffer, binary: boolean) => messages.push({ data, binary }),
+Deno.test("wsecho exits 1 with one line when the port is in use", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  const { code, stderr } = await runOnce(WSECHO, [
+    "--hostname",
+    "127.0.0.1",
+    "--port",
+    `${port}`,
+  ]);
+  assert.equal(code, 1);
+  assert.equal(
+    stderr,
+    `Cannot listen on 127.0.0.1:${port}: the port is in use\n`,
   );
-  ws.on("close", (code: number) => closed.resolve(code));
-  try {
-    await opened.promise;
-    ws.send("text é");
-    ws.send(new Uint8Array([1, 2, 3]));
-    ws.send("");
-    await waitFor(() => messages.length === 4, "4 messages");
-    assert.equal(JSON.parse(messages[0]!.data.toString()).type, "welcome");
-    assert.deepEqual(
-      messages.slice(1).map((m) => [m.binary, [...m.data as Buffer]]),
+});
+
+Deno.test("wsecho exits 1 with one line when it cannot listen", async (t) => {
+  const junk = (kind: string) =>
+    `-----BEGIN ${kind}-----\nAAAA\n-----END ${kind}-----`;
+  const cases: [string, string[], RegExp][] = [
+    [
+      "unknown host",
+      ["--hostname", "no-such-host.invalid", "--port", "0"],
+      /^Cannot listen on no-such-host\.invalid:0: .+\n$/,
+    ],
+    [
+      "unusable TLS key",
       [
-        [false, [...new TextEncoder().encode("text é")]],
-        [true, [1, 2, 3]],
-        [false, []],
+        ...LOOPBACK,
+        "--cert",
+        junk("CERTIFICATE"),
+        "--key",
+        junk("PRIVATE KEY"),
       ],
-    );
-  } finally {
-    ws.close(1000);
-    assert.equal(await closed.promise, 1000);
+      /^Cannot listen on 127\.0\.0\.1:0: .*key.*\n$/,
+    ],
+  ];
+  for (const [name, args, pattern] of cases) {
+    await t.step(name, async () => {
+      const { code, stderr } = await runOnce(WSECHO, args);
+      assert.equal(code, 1);
+      assert.match(stderr, pattern);
+    });
   }
 });
 
-Deno.test("registry: back to 0 after clients close and after one vanishes", async () => {
-  await using s = startServer({ welcome: false });
-  const { registry } = s.server.state;
-  const sockets = await Promise.all([1, 2, 3].map(() => connect(s.ws)));
-  await waitFor(() => registry.size === 3, "3 connections");
-  await Promise.all(sockets.map((ws) => closeSocket(ws)));
-  await waitFor(() => registry.size === 0, "registry to empty after close");
-
-  // A raw client that completes the handshake, then drops TCP without a close frame.
-  const conn = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: s.server.addr.port,
+Deno.test("wsecho serves, logs connections and exits 0 on SIGTERM after closing with 1001", async () => {
+  await using server = await startWsecho(WSECHO, LOOPBACK, {
+    env: { WSECHO_WELCOME: "false" },
   });
-  await conn.write(new TextEncoder().encode(
-    "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-  ));
-  const buffer = new Uint8Array(1024);
-  const n = await conn.read(buffer);
-  assert.match(decoder.decode(buffer.subarray(0, n ?? 0)), /^HTTP\/1.1 101/);
-  await waitFor(() => registry.size === 1, "the raw client to register");
-  conn.close();
-  await waitFor(
-    () => registry.size === 0,
-    "registry to empty after a vanished peer",
+  assert.match(
+    server.stderr,
+    new RegExp(
+      `listening on 127\\.0\\.0\\.1:${server.port}: ` +
+        `http://127\\.0\\.0\\.1:${server.port}/client \\(playground\\), ` +
+        `ws://127\\.0\\.0\\.1:${server.port}/ws \\(WebSocket\\)`,
+    ),
   );
-});
-
-Deno.test("shutdown closes open clients with 1001 and finishes", async () => {
-  const s = startServer({ welcome: false });
-  const sockets = await Promise.all([1, 2].map(() => connect(s.ws)));
-  const closes = sockets.map((ws) => new Inbox(ws).closed);
-  await s.stop();
-  for (const event of await Promise.all(closes)) {
-    assert.equal(event.code, 1001);
-    assert.equal(event.reason, "server shutting down");
-  }
-  assert.equal(s.server.state.registry.size, 0);
-});
-
-Deno.test("GET /metrics exposes Prometheus counters that move", async () => {
-  await using s = startServer({ welcome: false });
-  const ws = await connect(s.ws);
+  const ws = await connect(server.ws);
   const inbox = new Inbox(ws);
-  ws.send("abc");
+  ws.send("ping");
+  assert.equal(
+    await inbox.next(),
+    "ping",
+    "WSECHO_WELCOME=false turned the welcome off",
+  );
+  await waitFor(
+    () => /open [0-9a-f]{12} 127\.0\.0\.1/.test(server.stderr),
+    "the open line",
+  );
+
+  const stopped = server.stop();
+  assert.equal((await inbox.closed).code, 1001);
+  await closeSocket(ws);
+  const { code, stderr } = await stopped;
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /shutting down: closing connections with 1001/);
+  assert.match(
+    stderr,
+    /close [0-9a-f]{12} 127\.0\.0\.1 closed_by=server code=1001 reason="server shutting down" peer_code=1001 in=1 out=1/,
+  );
+  assert.doesNotMatch(stderr, /message /, "no per-message logging by default");
+});
+
+Deno.test("wsecho --verbose logs each message cut to 200 characters", async () => {
+  await using server = await startWsecho(WSECHO, [
+    ...LOOPBACK,
+    "--verbose",
+    "--no-welcome",
+  ]);
+  const ws = await connect(server.ws);
+  const inbox = new Inbox(ws);
+  ws.send("y".repeat(500));
+  await inbox.next();
+  ws.send(new Uint8Array(3));
   await inbox.next();
   await closeSocket(ws);
-  await waitFor(() => s.server.state.registry.size === 0, "close");
-  const res = await fetch(`${s.http}/metrics`);
-  const text = await res.text();
-  assert.equal(
-    res.headers.get("content-type"),
-    "text/plain; version=0.0.4; charset=utf-8",
-  );
-  const samples = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const match = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    assert.ok(match, `bad sample line: ${line}`);
-    samples.set(match[1]!, Number(match[2]));
-  }
-  for (
-    const name of new Set([...samples.keys()].map((k) => k.replace(/\{.*/, "")))
-  ) {
-    assert.match(text, new RegExp(`# HELP ${name} \\S`), name);
-    assert.match(text, new RegExp(`# TYPE ${name} (counter|gauge)`), name);
-  }
-  assert.equal(samples.get('wsecho_build_info{version="' + VERSION + '"}'), 1);
-  assert.equal(samples.get("wsecho_connections_accepted_total"), 1);
-  assert.equal(samples.get('wsecho_messages_received_total{mode="echo"}'), 1);
-  assert.equal(samples.get('wsecho_messages_sent_total{mode="echo"}'), 1);
-  assert.equal(samples.get('wsecho_received_bytes_total{mode="echo"}'), 3);
-  assert.equal(samples.get('wsecho_closes_total{code="1000"}'), 1);
-  assert.equal(samples.get("wsecho_connections_open"), 0);
-  assert.ok((samples.get("process_resident_memory_bytes") ?? 0) > 1e6);
+  const { code, stderr } = await server.stop();
+  assert.equal(code, 0);
+  const match = /message [0-9a-f]{12} "(y*)…"/.exec(stderr);
+  assert.equal(match?.[1]?.length, 200, stderr);
+  assert.match(stderr, /message [0-9a-f]{12} <binary 3 bytes>/);
 });
