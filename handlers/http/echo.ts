@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { text } from "../../src/core/text_response.ts";
 import {
   HTTP_LAB_PARAMS,
   type LabParams,
@@ -84,12 +85,12 @@ export function createHttpEchoHandler(
     });
     if (!result.ok) {
       await request.body?.cancel();
-      return plain(result.status, `${result.message}\n`);
+      return text(result.status, `${result.message}\n`);
     }
     const params = result.params;
     const body = await readBody(request, maxMessageSize);
     if (body === undefined) {
-      return plain(
+      return text(
         413,
         `Request body too large: the limit is ${maxMessageSize} bytes (--max-message-size)\n`,
         { connection: "close" },
@@ -202,15 +203,4 @@ function sleepUntil(
   const timer = setTimeout(done, Math.max(0, deadline - performance.now()));
   signal?.addEventListener("abort", done, { once: true });
   return promise;
-}
-
-function plain(
-  status: number,
-  body: string,
-  headers: Record<string, string> = {},
-): Response {
-  return new Response(body, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
-  });
 }

@@ -21,6 +21,7 @@ import {
   runLoad,
 } from "../client/load.ts";
 import type { LatencySummary } from "../client/latency.ts";
+import { printError, writeOut } from "./_output.ts";
 
 const COMMAND = "wsecho bench";
 
@@ -375,19 +376,4 @@ export async function benchMain(args: readonly string[]): Promise<number> {
       "\n",
   );
   return report.ok ? 0 : 1;
-}
-
-const encoder = new TextEncoder();
-
-function writeOut(text: string): void {
-  const bytes = encoder.encode(text);
-  let written = 0;
-  while (written < bytes.length) {
-    written += Deno.stdout.writeSync(bytes.subarray(written));
-  }
-}
-
-function printError(line: string): void {
-  // deno-lint-ignore no-console
-  console.error(line);
 }

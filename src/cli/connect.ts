@@ -22,6 +22,7 @@ import {
   type SessionResult,
 } from "../client/session.ts";
 import type { ProbeResult } from "../client/handshake_probe.ts";
+import { printError, writeOut } from "./_output.ts";
 
 const COMMAND = "wsecho connect";
 
@@ -350,19 +351,4 @@ async function* stdinLines(): AsyncGenerator<string> {
     }
   }
   if (pending !== "") yield pending;
-}
-
-const encoder = new TextEncoder();
-
-function writeOut(text: string): void {
-  const bytes = encoder.encode(text);
-  let written = 0;
-  while (written < bytes.length) {
-    written += Deno.stdout.writeSync(bytes.subarray(written));
-  }
-}
-
-function printError(line: string): void {
-  // deno-lint-ignore no-console
-  console.error(line);
 }

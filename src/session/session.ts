@@ -189,10 +189,15 @@ export function createSessions(
       deliver(state, connection, text, utf8Length(text));
     }
 
-    function onMessage(event: MessageEvent<string | ArrayBuffer>): void {
+    /**
+     * What every message goes through first: counting, `--verbose`, the size
+     * and rate limits.
+     *
+     * @returns The message's size, or -1 when it is not to be acted on.
+     */
+    function accept(data: string | ArrayBuffer): number {
       // After a server-side close the peer's input is read but not acted on.
-      if (connection.closeCode !== 0) return;
-      const data = event.data;
+      if (connection.closeCode !== 0) return -1;
       const size = typeof data === "string"
         ? utf8Length(data)
         : data.byteLength;
@@ -205,9 +210,16 @@ export function createSessions(
           CLOSE.MessageTooBig,
           `message too big: the limit is ${maxMessageSize} bytes`,
         );
-        return;
+        return -1;
       }
-      if (maxMessagesPerSecond > 0 && !admit(data)) return;
+      if (maxMessagesPerSecond > 0 && !admit(data)) return -1;
+      return size;
+    }
+
+    function onMessage(event: MessageEvent<string | ArrayBuffer>): void {
+      const data = event.data;
+      const size = accept(data);
+      if (size === -1) return;
       if (context !== undefined && typeof data === "string") {
         const result = dispatchMessage(data, kinds, context, onKindError);
         if (result !== undefined) reply(result);
@@ -217,29 +229,14 @@ export function createSessions(
     }
 
     /**
-     * The lab's listener: the same counting and checks as `onMessage`, then
-     * the lab (delay, drop, close_after) decides when `answer` runs. Kept
-     * apart so that `onMessage`, the plain path, stays exactly as it is.
+     * The lab's listener: the same {@linkcode accept}, then the lab (delay,
+     * drop, close_after) decides when `answer` runs. Chosen at the upgrade, so
+     * the plain path never checks for the lab.
      */
     function onLabMessage(event: MessageEvent<string | ArrayBuffer>): void {
-      if (connection.closeCode !== 0) return;
       const data = event.data;
-      const size = typeof data === "string"
-        ? utf8Length(data)
-        : data.byteLength;
-      connection.messagesIn++;
-      counters.messagesIn++;
-      counters.bytesIn += size;
-      if (verbose) logMessage(connection, data, log);
-      if (size > maxMessageSize) {
-        closeGracefully(
-          CLOSE.MessageTooBig,
-          `message too big: the limit is ${maxMessageSize} bytes`,
-        );
-        return;
-      }
-      if (maxMessagesPerSecond > 0 && !admit(data)) return;
-      (lab as LabSession).receive(data, size);
+      const size = accept(data);
+      if (size !== -1) (lab as LabSession).receive(data, size);
     }
 
     /** What `onMessage` does with an accepted message, for the lab to call when it is due. */
