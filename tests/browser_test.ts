@@ -11,6 +11,7 @@ import {
   startServer,
   type TestServer,
 } from "./browser_utils.ts";
+import { WS_LAB_PARAMS } from "../src/protocol/lab_params.ts";
 
 const ignore = !browserTestsEnabled();
 const ARTIFACTS = new URL("./artifacts/", import.meta.url);
@@ -1959,24 +1960,8 @@ Deno.test({
     }),
 });
 
-/** The lab parameters of issue #11, in the panel's order. */
-const LAB_PARAMS = [
-  "delay",
-  "jitter",
-  "drop",
-  "seed",
-  "close_after",
-  "close_in",
-  "close_code",
-  "close_reason",
-  "status",
-  "retry_after",
-  "subprotocol",
-  "emit",
-  "rate",
-  "size",
-  "binary",
-];
+/** The lab parameters of issue #11, in the panel's order (the docs' order). */
+const LAB_PARAMS = WS_LAB_PARAMS;
 
 for (const viewport of VIEWPORTS) {
   Deno.test({

@@ -5,20 +5,13 @@
  *
  * @module
  */
-
-/** The shortest `interval`, in milliseconds. */
-export const MIN_SSE_INTERVAL_MS = 10;
-/** The longest `interval`, in milliseconds. */
-export const MAX_SSE_INTERVAL_MS = 60_000;
-/** `interval` when none is given, in milliseconds. */
-export const DEFAULT_SSE_INTERVAL_MS = 1_000;
-/** The largest `count`. */
-export const MAX_SSE_COUNT = 1_000_000_000;
-/**
- * Events queued to a client that is not reading before the stream waits for
- * it: a stalled reader holds a few kilobytes, never an unbounded queue.
- */
-export const SSE_QUEUED_EVENTS = 16;
+import {
+  DEFAULT_SSE_INTERVAL_MS,
+  MAX_SSE_COUNT,
+  MAX_SSE_INTERVAL_MS,
+  MIN_SSE_INTERVAL_MS,
+  SSE_QUEUED_EVENTS,
+} from "../../src/config/limits.ts";
 
 /** Options of {@linkcode createSseHandler}. */
 export interface SseOptions {

@@ -5,11 +5,11 @@
  * @module
  */
 import { type Envelope, ProtocolError } from "../../src/protocol/envelope.ts";
+import { MAX_CLOSE_REASON_BYTES } from "../../src/config/limits.ts";
 import {
   closeReasonBytes,
   isLabCloseCode,
   LAB_CLOSE_CODES_TEXT,
-  MAX_CLOSE_REASON_BYTES,
 } from "../../src/protocol/lab_params.ts";
 import { requireLab } from "../../src/protocol/require_lab.ts";
 import type { MessageKind } from "../../src/protocol/kind.ts";

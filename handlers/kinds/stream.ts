@@ -11,7 +11,7 @@ import {
   DEFAULT_LAB_SIZE,
   MAX_LAB_EMIT,
   MIN_LAB_SIZE,
-} from "../../src/protocol/lab_params.ts";
+} from "../../src/config/limits.ts";
 import { requireLab } from "../../src/protocol/require_lab.ts";
 import type { MessageKind } from "../../src/protocol/kind.ts";
 

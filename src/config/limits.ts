@@ -103,3 +103,34 @@ export const MAX_DELAYED = 1 * MiB;
  * slow-consumer close on its own.
  */
 export const LAB_STREAM_HIGH_WATER = 1 * MiB;
+
+/** The longest `delay` and `jitter`, in milliseconds. */
+export const MAX_LAB_DELAY_MS = 60_000;
+/** The longest `close_in`, in milliseconds (a day: timers go no further usefully). */
+export const MAX_LAB_CLOSE_IN_MS = 86_400_000;
+/** The most messages one `emit` asks for. */
+export const MAX_LAB_EMIT = 100_000_000;
+/** The largest `close_after`. */
+export const MAX_LAB_CLOSE_AFTER = 1_000_000_000;
+/** The largest `retry_after`, in seconds. */
+export const MAX_LAB_RETRY_AFTER_S = 86_400;
+/** The smallest emitted message: room for the binary header and some padding. */
+export const MIN_LAB_SIZE = 32;
+/** `rate` when `emit` is given without it, in messages a second. */
+export const DEFAULT_LAB_RATE = 10;
+/** `size` when `emit` is given without it, in bytes. */
+export const DEFAULT_LAB_SIZE = 64;
+
+/** The shortest `interval`, in milliseconds. */
+export const MIN_SSE_INTERVAL_MS = 10;
+/** The longest `interval`, in milliseconds. */
+export const MAX_SSE_INTERVAL_MS = 60_000;
+/** `interval` when none is given, in milliseconds. */
+export const DEFAULT_SSE_INTERVAL_MS = 1_000;
+/** The largest `count`. */
+export const MAX_SSE_COUNT = 1_000_000_000;
+/**
+ * Events queued to a client that is not reading before the stream waits for
+ * it: a stalled reader holds a few kilobytes, never an unbounded queue.
+ */
+export const SSE_QUEUED_EVENTS = 16;

@@ -7,12 +7,18 @@
  * @module
  */
 import {
+  DEFAULT_LAB_RATE,
+  DEFAULT_LAB_SIZE,
   MAX_CLOSE_REASON_BYTES,
   MAX_EMIT_RATE,
+  MAX_LAB_CLOSE_AFTER,
+  MAX_LAB_CLOSE_IN_MS,
+  MAX_LAB_DELAY_MS,
+  MAX_LAB_EMIT,
+  MAX_LAB_RETRY_AFTER_S,
   MAX_MESSAGE_SIZE,
+  MIN_LAB_SIZE,
 } from "../config/limits.ts";
-
-export { MAX_CLOSE_REASON_BYTES };
 
 /** Every lab parameter of `/ws`, in the order the docs list them. */
 export const WS_LAB_PARAMS = [
@@ -38,23 +44,6 @@ export const HTTP_LAB_PARAMS = ["status", "delay", "retry_after"] as const;
 
 /** The name of one lab parameter. */
 export type LabParamName = typeof WS_LAB_PARAMS[number];
-
-/** The longest `delay` and `jitter`, in milliseconds. */
-export const MAX_LAB_DELAY_MS = 60_000;
-/** The longest `close_in`, in milliseconds (a day: timers go no further usefully). */
-export const MAX_LAB_CLOSE_IN_MS = 86_400_000;
-/** The most messages one `emit` asks for. */
-export const MAX_LAB_EMIT = 100_000_000;
-/** The largest `close_after`. */
-export const MAX_LAB_CLOSE_AFTER = 1_000_000_000;
-/** The largest `retry_after`, in seconds. */
-export const MAX_LAB_RETRY_AFTER_S = 86_400;
-/** The smallest emitted message: room for the binary header and some padding. */
-export const MIN_LAB_SIZE = 32;
-/** `rate` when `emit` is given without it, in messages a second. */
-export const DEFAULT_LAB_RATE = 10;
-/** `size` when `emit` is given without it, in bytes. */
-export const DEFAULT_LAB_SIZE = 64;
 
 /** What a connection or request asked the lab for, validated. */
 export interface LabParams {
