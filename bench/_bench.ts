@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { GenConfig } from "./_protocol.ts";
+import type { GenConfig, Integrity } from "./_protocol.ts";
 import {
   Children,
   delay,
@@ -64,10 +64,16 @@ export interface Settings {
   broadcastWarmupMs: number;
   /** Each timed broadcast phase, ms. */
   broadcastDurationMs: number;
+  /** Timed connect–echo–close cycles of the instructions scenario (under valgrind). */
+  countCycles: number;
+  /** Cycles before its counters are zeroed. */
+  countWarmup: number;
+  /** Connections it opens and holds after the cycles. */
+  countConnections: number;
   /** Time the whole run may spend waiting out or retrying others' CPU load, ms. */
   noiseBudgetMs: number;
   /**
-   * Rounds of the throughput, fixed-rate and churn comparisons. Each round runs both
+   * Rounds of the throughput, fixed-rate, memory and churn comparisons. Each round runs both
    * servers back to back, alternating which goes first (A B, B A, A B…); the
    * table shows the median of the rounds.
    */
@@ -92,6 +98,23 @@ export interface Server {
   flags: string[];
   /** The process. */
   child: Deno.ChildProcess;
+}
+
+/** Options of {@linkcode Bench.startServer}. */
+export interface StartOptions {
+  /**
+   * A command the server runs under, such as `["valgrind", "--tool=callgrind"]`:
+   * it must run the server in its own process, so the PID stays the server's.
+   *
+   * @default {[]}
+   */
+  wrap?: string[];
+  /**
+   * How long to wait for the port and `/healthz`, ms.
+   *
+   * @default {20_000}
+   */
+  readyTimeoutMs?: number;
 }
 
 /** Where to find wsecho, or why it cannot run. */
@@ -193,7 +216,12 @@ export class Bench {
    * @returns The running server.
    * @throws {Error} When wsecho is missing or the server does not come up.
    */
-  async startServer(name: ServerName, flags: string[] = []): Promise<Server> {
+  async startServer(
+    name: ServerName,
+    flags: string[] = [],
+    options: StartOptions = {},
+  ): Promise<Server> {
+    const { wrap = [], readyTimeoutMs = 20_000 } = options;
     const port = freePort();
     const deno = Deno.execPath();
     let argv: string[];
@@ -211,14 +239,14 @@ export class Bench {
     }
     const child = this.children.spawn({
       name,
-      argv,
+      argv: [...wrap, ...argv],
       cpu: this.pinned ? SERVER_CPU : undefined,
       cwd,
       logPath: `${this.logDir}/${name}-${port}.log`,
       output: "log",
     });
     try {
-      await waitForPort(port, child);
+      await waitForPort(port, child, readyTimeoutMs);
       const base = `ws://127.0.0.1:${port}`;
       if (name === "baseline") {
         return {
@@ -232,7 +260,7 @@ export class Bench {
           child,
         };
       }
-      await this.#waitForHealth(port);
+      await this.#waitForHealth(port, readyTimeoutMs);
       this.#probe ??= await probeWelcome(`${base}/ws`);
       return {
         name,
@@ -262,8 +290,9 @@ export class Bench {
       : "?welcome=0";
   }
 
-  async #waitForHealth(port: number): Promise<void> {
-    for (let attempt = 0; attempt < 100; attempt++) {
+  async #waitForHealth(port: number, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
       try {
         const response = await fetch(`http://127.0.0.1:${port}/healthz`);
         await response.body?.cancel();
@@ -466,4 +495,22 @@ export async function probeWelcome(
     ws.close();
     await Promise.race([closed.promise, delay(2000)]);
   }
+}
+
+/**
+ * Records the integrity failures of a generator result on the run.
+ *
+ * @param bench The run.
+ * @param what Which measurement, for the message.
+ * @param result The generator's result.
+ */
+export function checkIntegrity(
+  bench: Bench,
+  what: string,
+  result: Integrity,
+): void {
+  if (result.mismatches > 0) {
+    bench.fail(`${what}: ${result.mismatches} mismatched frames`);
+  }
+  for (const failure of result.failures) bench.fail(`${what}: ${failure}`);
 }

@@ -131,10 +131,24 @@ export function delay(ms: number): Promise<void> {
  *
  * @returns `true` when `taskset -c 0 true` succeeds.
  */
-export async function hasTaskset(): Promise<boolean> {
+export function hasTaskset(): Promise<boolean> {
+  return hasCommand("taskset", ["-c", "0", "true"]);
+}
+
+/**
+ * Checks whether a program is installed and runs.
+ *
+ * @param program The program, looked up on `PATH`.
+ * @param args Arguments that make it exit at once, such as `["--version"]`.
+ * @returns `true` when it exits with status 0.
+ */
+export async function hasCommand(
+  program: string,
+  args: string[],
+): Promise<boolean> {
   try {
-    const { success } = await new Deno.Command("taskset", {
-      args: ["-c", "0", "true"],
+    const { success } = await new Deno.Command(program, {
+      args,
       stdout: "null",
       stderr: "null",
     }).output();
@@ -213,6 +227,48 @@ export function readCpuSeconds(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * Reads the CPU time of each of a process's threads, in nanoseconds: finer
+ * than `/proc/<pid>/stat`'s 10 ms ticks, for windows of a tenth of a second.
+ *
+ * @param pid The process.
+ * @returns Nanoseconds on a CPU (user and system), by thread id.
+ */
+export function readThreadNanos(pid: number): Map<string, number> {
+  const nanos = new Map<string, number>();
+  for (const entry of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      const text = Deno.readTextFileSync(
+        `/proc/${pid}/task/${entry.name}/schedstat`,
+      );
+      nanos.set(entry.name, Number(text.split(" ", 1)[0]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return nanos;
+}
+
+/**
+ * The CPU time a process used between two {@linkcode readThreadNanos}
+ * readings. A thread that ended in between loses only its time since the
+ * first reading.
+ *
+ * @param before The first reading.
+ * @param after The second reading.
+ * @returns Nanoseconds.
+ */
+export function threadNanosBetween(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): number {
+  let total = 0;
+  for (const [thread, value] of after) {
+    total += value - (before.get(thread) ?? 0);
+  }
+  return total;
 }
 
 /**

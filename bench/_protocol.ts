@@ -102,13 +102,39 @@ export interface BroadcastConfig extends GenCommon {
   durationMs: number;
 }
 
+/**
+ * Batches of handshakes to several servers in turn (A B, B A, A B…), each
+ * batch bracketed by `measure-start` and `measure-end` events that wait for a
+ * `go`, so the orchestrator can read each server's CPU time around its own
+ * batches: both servers share every minute of the machine's varying noise.
+ */
+export interface InterleaveConfig {
+  /** Discriminant. */
+  mode: "interleave";
+  /** The servers, by index: the `phase` of the measure events. */
+  targets: { url: string; skipWelcome: boolean }[];
+  /** Subprotocols to request; empty for none. */
+  protocols: string[];
+  /** Handshakes in flight at once. */
+  connectConcurrency: number;
+  /** Connections per batch. */
+  batch: number;
+  /** Batches per server. */
+  batches: number;
+  /** Keep every connection open until the end (else close each batch at once). */
+  hold: boolean;
+  /** Connections opened and closed on every server first, as a warm-up. */
+  warmupConnections: number;
+}
+
 /** Everything the generator can be asked to do. */
 export type GenConfig =
   | EchoConfig
   | RateConfig
   | IdleConfig
   | ChurnConfig
-  | BroadcastConfig;
+  | BroadcastConfig
+  | InterleaveConfig;
 
 /** Integrity counters every result carries; any non-zero count fails the run. */
 export interface Integrity {
@@ -160,6 +186,12 @@ export interface IdleResult extends Integrity {
   connectRate: number;
   /** Seconds to close all of them. */
   closeSeconds: number;
+}
+
+/** Result of an {@linkcode InterleaveConfig} run. */
+export interface InterleaveResult extends Integrity {
+  /** Connections opened in the timed batches, by target. */
+  connections: number[];
 }
 
 /** Result of a {@linkcode ChurnConfig} run. */
@@ -224,4 +256,5 @@ export type GenResult =
   | RateResult
   | IdleResult
   | ChurnResult
-  | BroadcastResult;
+  | BroadcastResult
+  | InterleaveResult;

@@ -8,6 +8,7 @@
  */
 import {
   type Bench,
+  checkIntegrity,
   CpuMeter,
   type CpuWindow,
   NOISE_PERCENT,
@@ -20,7 +21,6 @@ import type {
   ChurnResult,
   EchoResult,
   IdleResult,
-  Integrity,
   RateResult,
 } from "./_protocol.ts";
 import {
@@ -30,8 +30,10 @@ import {
   readOpenFileLimit,
   readRssKiB,
 } from "./_proc.ts";
+import { instructions } from "./_instructions.ts";
+import { interleavedConnects, type InterleaveReading } from "./_interleave.ts";
 import type { LatencySummary } from "./_stats.ts";
-import { formatNumber } from "./_table.ts";
+import { formatNumber, type Row } from "./_table.ts";
 
 /** Scenario names, in the order they run. */
 export const SCENARIOS = [
@@ -41,6 +43,7 @@ export const SCENARIOS = [
   "memory",
   "churn",
   "broadcast",
+  "instructions",
 ] as const;
 
 /** One scenario's name. */
@@ -49,6 +52,8 @@ export type ScenarioName = typeof SCENARIOS[number];
 /** wsecho flags that lift the per-IP limit: every loopback peer shares one IP. */
 const UNLIMITED_PER_IP = ["--max-connections-per-ip", "0"];
 const CONNECT_CONCURRENCY = 64;
+/** Connections per batch of the interleaved connect measurements: about a tenth of a second. */
+const INTERLEAVE_BATCH = 500;
 
 type Pair = Partial<Record<ServerName, Server>>;
 
@@ -94,6 +99,8 @@ export async function runScenario(
       return await churn(bench);
     case "broadcast":
       return await broadcast(bench);
+    case "instructions":
+      return await instructions(bench);
   }
 }
 
@@ -119,13 +126,6 @@ function servers(pair: Pair): Server[] {
   return [pair.baseline, pair.wsecho].filter((s): s is Server =>
     s !== undefined
   );
-}
-
-function check(bench: Bench, what: string, result: Integrity): void {
-  if (result.mismatches > 0) {
-    bench.fail(`${what}: ${result.mismatches} mismatched frames`);
-  }
-  for (const failure of result.failures) bench.fail(`${what}: ${failure}`);
 }
 
 function flagNote(server: Server | undefined): string {
@@ -211,7 +211,7 @@ async function echoAttempt(
       return await gen.result<EchoResult>();
     }));
     for (const result of results) {
-      check(bench, `${what} ${server.name}`, result);
+      checkIntegrity(bench, `${what} ${server.name}`, result);
     }
     const first = results[0] as EchoResult;
     return {
@@ -466,7 +466,9 @@ function roundsNote<T>(
   );
 }
 
-function roundsCpuNote(rounds: Record<ServerName, EchoRun[]>): string {
+function roundsCpuNote(
+  rounds: Record<ServerName, readonly { cpu: CpuWindow }[]>,
+): string {
   return join(
     ...(["baseline", "wsecho"] as const).map((name) => {
       const runs = rounds[name];
@@ -596,7 +598,7 @@ async function rateRun(
       await gen.expect("measure-start");
       await gen.expect("measure-end");
       const result = await gen.result<RateResult>();
-      check(bench, `${what} ${server.name}`, result);
+      checkIntegrity(bench, `${what} ${server.name}`, result);
       run = { result, cpu: meter.read("rate"), attempts: attempt + 1 };
     } finally {
       await gen.finish();
@@ -678,20 +680,7 @@ async function fixedRate(bench: Bench): Promise<void> {
     better: "lower",
     ...defined("baseline", pick("baseline", micros)),
     ...defined("wsecho", pick("wsecho", micros)),
-    note: join(
-      ...(["baseline", "wsecho"] as const).map((name) => {
-        const runs = rounds[name];
-        if (runs.length === 0) return "";
-        const noisy = runs.filter((run) => run.cpu.other >= NOISE_PERCENT);
-        return `${name} CPU srv ${
-          Math.round(median(runs.map((run) => run.cpu.server)) ?? NaN)
-        }% gen ${
-          Math.round(median(runs.map((run) => run.cpu.generators)) ?? NaN)
-        }% other ≤ ${
-          Math.round(Math.max(...runs.map((run) => run.cpu.other)))
-        }%${noisy.length > 0 ? ` NOISY ×${noisy.length}` : ""}`;
-      }),
-    ),
+    note: roundsCpuNote(rounds),
   });
   const lag = (run: RateRun) => run.result.sendLag.p99;
   bench.add({
@@ -730,75 +719,106 @@ interface MemoryReading {
   result: IdleResult;
 }
 
-async function memory(bench: Bench): Promise<void> {
+async function memoryOnce(
+  bench: Bench,
+  server: Server,
+  round: number,
+): Promise<MemoryReading> {
   const { idleConnections, idleWarmup } = bench.settings;
-  const pair = await startPair(bench, UNLIMITED_PER_IP);
-  const readings: Partial<Record<ServerName, MemoryReading>> = {};
+  await bench.waitForQuiet();
+  bench.log(
+    `memory round ${round}: ${server.name}, ${idleConnections} idle connections`,
+  );
+  const meter = new CpuMeter(server.pid);
+  const gen = bench.spawnGenerator({
+    mode: "idle",
+    url: server.echoUrl,
+    protocols: [],
+    skipWelcome: server.skipWelcome,
+    connectConcurrency: CONNECT_CONCURRENCY,
+    connections: idleConnections,
+    warmupConnections: idleWarmup,
+  }, meter.hook);
+  meter.generators.add(gen.pid);
   try {
-    for (const server of servers(pair)) {
+    await gen.expect("ready");
+    const generatorOpenFiles = readOpenFileLimit(gen.pid);
+    await gen.go();
+    await gen.expect("warm");
+    await delay(1000);
+    const rssBeforeKiB = readRssKiB(server.pid);
+    const fdsBefore = countFds(server.pid);
+    await gen.go();
+    await gen.expect("measure-start");
+    await gen.expect("measure-end");
+    const connected = await gen.expect("connected");
+    await delay(1500);
+    const rssAfterKiB = readRssKiB(server.pid);
+    const fdsAfter = countFds(server.pid);
+    const healthz = server.name === "wsecho"
+      ? await bench.connections(server)
+      : undefined;
+    await gen.go();
+    const result = await gen.result<IdleResult>();
+    checkIntegrity(bench, `memory ${server.name}`, result);
+    await delay(1000);
+    if (healthz !== undefined && healthz !== idleConnections) {
+      bench.fail(
+        `memory wsecho: /healthz reports ${healthz} connections, expected ${idleConnections}`,
+      );
+    }
+    return {
+      rssBeforeKiB,
+      rssAfterKiB,
+      rssAfterCloseKiB: readRssKiB(server.pid),
+      fdsBefore,
+      fdsAfter,
+      ...(healthz === undefined ? {} : { healthzConnections: healthz }),
+      perConnectionKiB: (rssAfterKiB - rssBeforeKiB) / connected.connections,
+      serverOpenFiles: readOpenFileLimit(server.pid),
+      generatorOpenFiles,
+      cpu: meter.read("connect"),
+      result,
+    };
+  } finally {
+    await gen.finish();
+  }
+}
+
+async function memory(bench: Bench): Promise<void> {
+  const { idleConnections } = bench.settings;
+  const pair = await startPair(bench, UNLIMITED_PER_IP);
+  let rounds: Record<ServerName, MemoryReading[]> = {
+    baseline: [],
+    wsecho: [],
+  };
+  let interleaved: InterleaveReading | undefined;
+  try {
+    rounds = await alternate(
+      bench,
+      pair,
+      (server, round) => memoryOnce(bench, server, round),
+    );
+    if (pair.wsecho !== undefined) {
       await bench.waitForQuiet();
-      bench.log(`memory: ${server.name}, ${idleConnections} idle connections`);
-      const meter = new CpuMeter(server.pid);
-      const gen = bench.spawnGenerator({
-        mode: "idle",
-        url: server.echoUrl,
-        protocols: [],
-        skipWelcome: server.skipWelcome,
-        connectConcurrency: CONNECT_CONCURRENCY,
-        connections: idleConnections,
-        warmupConnections: idleWarmup,
-      }, meter.hook);
-      meter.generators.add(gen.pid);
-      try {
-        await gen.expect("ready");
-        const generatorOpenFiles = readOpenFileLimit(gen.pid);
-        await gen.go();
-        await gen.expect("warm");
-        await delay(1000);
-        const rssBeforeKiB = readRssKiB(server.pid);
-        const fdsBefore = countFds(server.pid);
-        await gen.go();
-        await gen.expect("measure-start");
-        await gen.expect("measure-end");
-        const connected = await gen.expect("connected");
-        await delay(1500);
-        const rssAfterKiB = readRssKiB(server.pid);
-        const fdsAfter = countFds(server.pid);
-        const healthz = server.name === "wsecho"
-          ? await bench.connections(server)
-          : undefined;
-        await gen.go();
-        const result = await gen.result<IdleResult>();
-        check(bench, `memory ${server.name}`, result);
-        await delay(1000);
-        readings[server.name] = {
-          rssBeforeKiB,
-          rssAfterKiB,
-          rssAfterCloseKiB: readRssKiB(server.pid),
-          fdsBefore,
-          fdsAfter,
-          ...(healthz === undefined ? {} : { healthzConnections: healthz }),
-          perConnectionKiB: (rssAfterKiB - rssBeforeKiB) /
-            connected.connections,
-          serverOpenFiles: readOpenFileLimit(server.pid),
-          generatorOpenFiles,
-          cpu: meter.read("connect"),
-          result,
-        };
-        if (healthz !== undefined && healthz !== idleConnections) {
-          bench.fail(
-            `memory wsecho: /healthz reports ${healthz} connections, expected ${idleConnections}`,
-          );
-        }
-      } finally {
-        await gen.finish();
-      }
+      bench.log("memory: interleaved batches of held connects");
+      interleaved = await interleavedConnects(bench, servers(pair), {
+        hold: true,
+        batch: INTERLEAVE_BATCH,
+        batches: Math.max(1, Math.round(idleConnections / INTERLEAVE_BATCH)),
+        warmup: 0,
+        concurrency: CONNECT_CONCURRENCY,
+      });
     }
   } finally {
-    bench.raw.memory = readings;
+    bench.raw.memory = { rounds, interleaved };
     await stopPair(bench, pair);
   }
-  const { baseline, wsecho } = readings;
+  // RSS: the first round, on fresh servers, as a single run would see it;
+  // CPU and the connect rate: the median of every round.
+  const [baseline, wsecho] = [rounds.baseline[0], rounds.wsecho[0]];
+  const medianOf = (name: ServerName, f: (r: MemoryReading) => number) =>
+    rounds[name].length > 0 ? median(rounds[name].map(f)) : undefined;
   const rssNote = (name: string, r: MemoryReading | undefined) =>
     r
       ? `${name} RSS ${mib(r.rssBeforeKiB)}→${
@@ -808,7 +828,7 @@ async function memory(bench: Bench): Promise<void> {
   const limits = baseline ?? wsecho;
   bench.add({
     scenario: "memory",
-    figure: `${idleConnections} idle connections: RSS per connection`,
+    figure: `${idleConnections} idle connections: RSS per connection (round 1)`,
     unit: "KiB",
     better: "lower",
     ...defined("baseline", baseline?.perConnectionKiB),
@@ -822,36 +842,67 @@ async function memory(bench: Bench): Promise<void> {
       flagNote(pair.wsecho),
     ),
   });
+  const micros = (r: MemoryReading) =>
+    microsPerOp(r.cpu.server, r.result.connectRate);
   bench.add({
     scenario: "memory",
     figure: "  server CPU per connect",
     unit: "µs",
     better: "lower",
-    ...defined(
-      "baseline",
-      baseline && microsPerOp(baseline.cpu.server, baseline.result.connectRate),
+    ...defined("baseline", medianOf("baseline", micros)),
+    ...defined("wsecho", medianOf("wsecho", micros)),
+    note: join(
+      roundsNote(rounds, (r) => formatNumber(micros(r))),
+      pairedNote(rounds.baseline.map(micros), rounds.wsecho.map(micros)),
     ),
-    ...defined(
-      "wsecho",
-      wsecho && microsPerOp(wsecho.cpu.server, wsecho.result.connectRate),
-    ),
-    note: "",
   });
+  if (interleaved !== undefined) {
+    bench.add(interleavedRow(
+      "memory",
+      "  server CPU per held connect, interleaved",
+      interleaved,
+      "connections kept open",
+    ));
+  }
+  const rate = (r: MemoryReading) => r.result.connectRate;
   bench.add({
     scenario: "memory",
     figure: `  connect rate (${CONNECT_CONCURRENCY} handshakes in flight)`,
     unit: "conn/s",
     better: "higher",
-    ...defined("baseline", baseline?.result.connectRate),
-    ...defined("wsecho", wsecho?.result.connectRate),
+    ...defined("baseline", medianOf("baseline", rate)),
+    ...defined("wsecho", medianOf("wsecho", rate)),
     note: join(
-      baseline ? cpuNote("baseline", baseline.cpu) : "",
-      wsecho ? cpuNote("wsecho", wsecho.cpu) : "",
+      roundsNote(rounds, (r) => formatNumber(rate(r))),
+      roundsCpuNote(rounds),
       limits
         ? `open files (soft/hard) srv ${limits.serverOpenFiles}, gen ${limits.generatorOpenFiles}`
         : "",
     ),
   });
+}
+
+/** The row of an interleaved measurement of the baseline (first) and wsecho (second). */
+function interleavedRow(
+  scenario: ScenarioName,
+  figure: string,
+  reading: InterleaveReading,
+  what: string,
+): Row {
+  const [baseline = [], wsecho = []] = reading.rounds;
+  return {
+    scenario,
+    figure,
+    unit: "µs",
+    better: "lower",
+    ...defined("baseline", reading.micros[0]),
+    ...defined("wsecho", reading.micros[1]),
+    note: join(
+      `both servers running; batches of ${INTERLEAVE_BATCH} ${what}, ` +
+        `on each server in turn (A B, B A…), ${baseline.length} each`,
+      pairedNote(baseline, wsecho),
+    ),
+  };
 }
 
 function mib(kib: number): string {
@@ -901,7 +952,7 @@ async function churnOnce(
     await gen.expect("measure-start");
     await gen.expect("measure-end");
     const result = await gen.result<ChurnResult>();
-    check(bench, `churn ${server.name}`, result);
+    checkIntegrity(bench, `churn ${server.name}`, result);
     const reading: ChurnReading = {
       rssBeforeKiB,
       rssAfterKiB: 0,
@@ -938,14 +989,26 @@ async function churn(bench: Bench): Promise<void> {
   const { churnCycles, churnWarmup, churnConcurrency } = bench.settings;
   const pair = await startPair(bench, []);
   let rounds: Record<ServerName, ChurnReading[]> = { baseline: [], wsecho: [] };
+  let interleaved: InterleaveReading | undefined;
   try {
     rounds = await alternate(
       bench,
       pair,
       (server, round) => churnOnce(bench, server, round),
     );
+    if (pair.wsecho !== undefined) {
+      await bench.waitForQuiet();
+      bench.log("churn: interleaved batches of connect–close");
+      interleaved = await interleavedConnects(bench, servers(pair), {
+        hold: false,
+        batch: INTERLEAVE_BATCH,
+        batches: Math.max(1, Math.round(churnCycles / 2 / INTERLEAVE_BATCH)),
+        warmup: 0,
+        concurrency: churnConcurrency,
+      });
+    }
   } finally {
-    bench.raw.churn = rounds;
+    bench.raw.churn = { rounds, interleaved };
     await stopPair(bench, pair);
   }
   // RSS and fds: the first round, on fresh servers, as a single run would see
@@ -997,6 +1060,14 @@ async function churn(bench: Bench): Promise<void> {
       pairedNote(rounds.baseline.map(micros), rounds.wsecho.map(micros)),
     ),
   });
+  if (interleaved !== undefined) {
+    bench.add(interleavedRow(
+      "churn",
+      "  server CPU per connect–close, interleaved",
+      interleaved,
+      "connections closed after each batch",
+    ));
+  }
   bench.add({
     scenario: "churn",
     figure: "  RSS growth, after − before (round 1)",
@@ -1097,7 +1168,7 @@ async function broadcast(bench: Bench): Promise<void> {
         await gen.expect("measure-end");
       }
       result = await gen.result<BroadcastResult>();
-      check(bench, "broadcast", result);
+      checkIntegrity(bench, "broadcast", result);
     } finally {
       await gen.finish();
     }

@@ -32,6 +32,8 @@ import type {
   IdleConfig,
   IdleResult,
   Integrity,
+  InterleaveConfig,
+  InterleaveResult,
   RateConfig,
   RateResult,
 } from "./_protocol.ts";
@@ -539,6 +541,46 @@ async function runChurn(
   emit({ event: "result", result });
 }
 
+async function runInterleave(
+  config: InterleaveConfig,
+  commands: Commands,
+): Promise<void> {
+  const tally = new Tally();
+  const targets: GenCommon[] = config.targets.map((target) => ({
+    url: target.url,
+    skipWelcome: target.skipWelcome,
+    protocols: config.protocols,
+    connectConcurrency: config.connectConcurrency,
+  }));
+  emit({ event: "ready" });
+  await commands.go();
+  for (const target of targets) {
+    await closeAll(await openMany(target, config.warmupConnections), tally);
+  }
+  emit({ event: "warm" });
+  await commands.go();
+
+  const held: WebSocket[] = [];
+  const connections = targets.map(() => 0);
+  for (let round = 0; round < config.batches; round++) {
+    const order = targets.map((_, index) => index);
+    if (round % 2 === 1) order.reverse();
+    for (const index of order) {
+      emit({ event: "measure-start", phase: String(index) });
+      await commands.go();
+      const sockets = await openMany(targets[index]!, config.batch);
+      connections[index]! += sockets.length;
+      if (config.hold) held.push(...sockets);
+      else await closeAll(sockets, tally);
+      emit({ event: "measure-end", phase: String(index) });
+      await commands.go();
+    }
+  }
+  await closeAll(held, tally);
+  const result: InterleaveResult = { connections, ...tally.toJSON() };
+  emit({ event: "result", result });
+}
+
 interface BroadcastFrame {
   type?: unknown;
   id?: unknown;
@@ -790,6 +832,8 @@ export async function runGenerator(config: GenConfig): Promise<void> {
       return await runChurn(config, commands);
     case "broadcast":
       return await runBroadcast(config, commands);
+    case "interleave":
+      return await runInterleave(config, commands);
   }
 }
 

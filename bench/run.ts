@@ -44,6 +44,9 @@ export const FULL_SETTINGS: Readonly<Settings> = Object.freeze({
   broadcastWindow: 16,
   broadcastWarmupMs: 1500,
   broadcastDurationMs: 5000,
+  countCycles: 2000,
+  countWarmup: 1000,
+  countConnections: 2000,
   noiseBudgetMs: 60_000,
   rounds: 3,
 });
@@ -67,6 +70,9 @@ export const QUICK_SETTINGS: Readonly<Settings> = Object.freeze({
   broadcastWindow: 16,
   broadcastWarmupMs: 500,
   broadcastDurationMs: 2000,
+  countCycles: 500,
+  countWarmup: 300,
+  countConnections: 500,
   noiseBudgetMs: 10_000,
   rounds: 1,
 });
