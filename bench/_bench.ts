@@ -16,6 +16,7 @@ import {
   waitForPort,
 } from "./_proc.ts";
 import type { Row } from "./_table.ts";
+import { SERVER_RUNTIME_FLAGS } from "../tools/server_permissions.ts";
 
 /** The two servers under test. */
 export type ServerName = "baseline" | "wsecho";
@@ -150,6 +151,7 @@ export class Bench {
   readonly wsecho: WsechoSource;
   #benchDir: string;
   #wsechoArgs: string[];
+  #baselineFlags: string[];
   #quietBudgetMs: number;
   #probe: { query: string; skipWelcome: boolean } | undefined;
   #spawned = 0;
@@ -168,6 +170,7 @@ export class Bench {
       pinned: boolean;
       wsecho: WsechoSource;
       wsechoArgs?: string[];
+      baselineFlags?: string[];
     },
   ) {
     this.settings = settings;
@@ -175,6 +178,7 @@ export class Bench {
     this.pinned = options.pinned;
     this.wsecho = options.wsecho;
     this.#wsechoArgs = options.wsechoArgs ?? [];
+    this.#baselineFlags = options.baselineFlags ?? [];
     this.#quietBudgetMs = settings.noiseBudgetMs;
     this.#benchDir = options.benchDir;
   }
@@ -227,12 +231,15 @@ export class Bench {
     let argv: string[];
     let cwd: string;
     if (name === "baseline") {
-      argv = [deno, "run", "--allow-net=127.0.0.1", "baseline_server.ts"];
+      argv = [deno, "run", ...this.#baselineFlags, "--allow-net=127.0.0.1"];
+      argv.push("baseline_server.ts");
       argv.push("--port", String(port));
       cwd = this.#benchDir;
     } else {
       if ("missing" in this.wsecho) throw new Error(this.wsecho.missing);
-      argv = [deno, "run", "--allow-net", "--allow-env", "main.ts"];
+      // As `deno task start` runs it: the same runtime flags.
+      argv = [deno, "run", ...SERVER_RUNTIME_FLAGS];
+      argv.push("--allow-net", "--allow-env", "main.ts");
       argv.push("--port", String(port), "--hostname", "127.0.0.1");
       argv.push(...this.#wsechoArgs, ...flags);
       cwd = this.wsecho.dir;

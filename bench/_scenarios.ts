@@ -30,6 +30,11 @@ import {
   readOpenFileLimit,
   readRssKiB,
 } from "./_proc.ts";
+import {
+  buildGoGenerator,
+  type GoRateResult,
+  runGoGenerator,
+} from "./_go_generator.ts";
 import { instructions } from "./_instructions.ts";
 import { interleavedConnects, type InterleaveReading } from "./_interleave.ts";
 import type { LatencySummary } from "./_stats.ts";
@@ -40,6 +45,7 @@ export const SCENARIOS = [
   "throughput",
   "latency",
   "fixed-rate",
+  "go-fixed-rate",
   "memory",
   "churn",
   "broadcast",
@@ -93,6 +99,8 @@ export async function runScenario(
       return await latency(bench);
     case "fixed-rate":
       return await fixedRate(bench);
+    case "go-fixed-rate":
+      return await goFixedRate(bench);
     case "memory":
       return await memory(bench);
     case "churn":
@@ -703,6 +711,69 @@ async function fixedRate(bench: Bench): Promise<void> {
     ...defined("wsecho", pick("wsecho", service)),
     note: "what a generator that times from its own send would report",
   });
+}
+
+async function goFixedRate(bench: Bench): Promise<void> {
+  const s = bench.settings;
+  const built = await buildGoGenerator(
+    new URL(".", import.meta.url).pathname,
+    bench.logDir,
+  );
+  if ("missing" in built) {
+    bench.log(`go-fixed-rate skipped: ${built.missing}`);
+    return;
+  }
+  const pair = await startPair(bench, []);
+  let rounds: Record<ServerName, GoRateResult[]> = { baseline: [], wsecho: [] };
+  try {
+    rounds = await alternate(bench, pair, async (server, round) => {
+      await bench.waitForQuiet();
+      bench.log(`go-fixed-rate round ${round}: ${server.name}`);
+      const result = await runGoGenerator(bench, built.path, server);
+      if (result.failures > 0) {
+        bench.fail(
+          `go-fixed-rate ${server.name}: ${result.failures} failed echoes`,
+        );
+      }
+      return result;
+    });
+  } finally {
+    bench.raw["go-fixed-rate"] = rounds;
+    await stopPair(bench, pair);
+  }
+  const shape = `${s.rateConnections} conn, ${
+    formatNumber(s.rate)
+  } msg/s, Go client`;
+  const rows: [string, (r: GoRateResult) => number][] = [
+    ["p50 from scheduled send", (r) => r.latency.p50],
+    ["p99 from scheduled send", (r) => r.latency.p99],
+    ["p99.9 from scheduled send", (r) => r.latency.p999],
+    ["p99 from actual send", (r) => r.serviceLatency.p99],
+  ];
+  for (const [label, f] of rows) {
+    bench.add({
+      scenario: "go-fixed-rate",
+      figure: `${shape}, ${label}`,
+      unit: "µs",
+      better: "lower",
+      ...defined(
+        "baseline",
+        rounds.baseline.length > 0 ? median(rounds.baseline.map(f)) : undefined,
+      ),
+      ...defined(
+        "wsecho",
+        rounds.wsecho.length > 0 ? median(rounds.wsecho.map(f)) : undefined,
+      ),
+      note: join(
+        roundsNote(rounds, (r) => formatNumber(f(r))),
+        pairedNote(rounds.baseline.map(f), rounds.wsecho.map(f)),
+        label.startsWith("p50")
+          ? "gorilla/websocket (bench/go/fixed_rate.go); Go's sleep wakes " +
+            "late, so read the scheduled figures with the p50"
+          : "",
+      ),
+    });
+  }
 }
 
 interface MemoryReading {

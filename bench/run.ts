@@ -1,14 +1,17 @@
 /**
- * `deno task bench`: wsecho (default flags) against a ten-line `Deno.serve`
- * echo (`baseline_server.ts`), each in its own process pinned to CPU 0, both
+ * `deno task bench`: wsecho (default flags, the start task's runtime flags)
+ * against a ten-line `Deno.serve` echo (`baseline_server.ts`, no Deno
+ * flags), each in its own process pinned to CPU 0, both
  * driven by the same load generator (`load_gen.ts`) pinned to CPU 1. Prints
  * one table with the ratio wsecho / baseline per figure and writes JSON to
  * `bench/results/<timestamp>.json` (server and generator logs beside it).
  *
  * Flags: `--quick` (a one-minute smoke), `--only=throughput,latency,…`
- * (scenarios: throughput, latency, fixed-rate, memory, churn, broadcast),
- * `--rounds=N` (rounds of the alternating comparisons: 3, or 1 with
- * `--quick`), `--wsecho-dir=DIR` (default: the directory above `bench/`) and, for
+ * (scenarios: throughput, latency, fixed-rate, go-fixed-rate, memory, churn,
+ * broadcast, instructions), `--rounds=N` (rounds of the alternating
+ * comparisons: 3, or 1 with `--quick`), `--wsecho-dir=DIR` (default: the
+ * directory above `bench/`), `--baseline-flags="--unstable-no-legacy-abort"`
+ * (Deno flags for the baseline, for a like-for-like comparison) and, for
  * experiments only, `--wsecho-args="--idle-timeout 0"` (extra wsecho flags).
  *
  * @example Full run, then a smoke of two scenarios
@@ -24,6 +27,7 @@ import { Bench, type Settings, type WsechoSource } from "./_bench.ts";
 import { hasTaskset } from "./_proc.ts";
 import { runScenario, type ScenarioName, SCENARIOS } from "./_scenarios.ts";
 import { formatTable, ratio } from "./_table.ts";
+import { SERVER_RUNTIME_FLAGS } from "../tools/server_permissions.ts";
 
 /** Sizes and durations of a full run (about five minutes on two cores, plus up to 60 s of noise budget). */
 export const FULL_SETTINGS: Readonly<Settings> = Object.freeze({
@@ -87,6 +91,12 @@ export interface BenchOptions {
   wsechoDir: string;
   /** Extra flags for every wsecho process, for experiments; empty for defaults. */
   wsechoArgs: string[];
+  /**
+   * Deno flags for the baseline process, such as `--unstable-no-legacy-abort`
+   * for a like-for-like comparison with wsecho's runtime flags; empty for the
+   * plain default.
+   */
+  baselineFlags: string[];
   /** Rounds of the alternating comparisons, overriding the settings' count. */
   rounds?: number;
 }
@@ -106,6 +116,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       only: { type: "string" },
       "wsecho-dir": { type: "string" },
       "wsecho-args": { type: "string" },
+      "baseline-flags": { type: "string" },
       rounds: { type: "string" },
     },
     strict: true,
@@ -133,6 +144,8 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     quick: values.quick ?? false,
     only: SCENARIOS.filter((name) => !wanted || wanted.includes(name)),
     wsechoArgs: values["wsecho-args"]?.split(/\s+/).filter(Boolean) ?? [],
+    baselineFlags: values["baseline-flags"]?.split(/\s+/).filter(Boolean) ??
+      [],
     wsechoDir: values["wsecho-dir"] ??
       new URL("..", import.meta.url).pathname.replace(/\/$/, ""),
   };
@@ -176,6 +189,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
     pinned,
     wsecho: findWsecho(options.wsechoDir),
     wsechoArgs: options.wsechoArgs,
+    baselineFlags: options.baselineFlags,
   });
   if (!pinned) bench.log("taskset unavailable: processes are not pinned");
 
@@ -218,6 +232,12 @@ export async function runBench(options: BenchOptions): Promise<number> {
         ? `EXTRA FLAGS ${options.wsechoArgs.join(" ")}`
         : "default flags"
     } unless a note says otherwise; wall time ${wallSeconds.toFixed(0)} s`,
+    `wsecho runs with ${SERVER_RUNTIME_FLAGS.join(" ")}, as deno task start; ` +
+    `the baseline with ${
+      options.baselineFlags.length > 0
+        ? options.baselineFlags.join(" ")
+        : "no Deno flags"
+    }`,
   ];
   const table = formatTable(bench.rows);
   const path = `${resultsDir}/${stamp}.json`;
@@ -235,6 +255,7 @@ export async function runBench(options: BenchOptions): Promise<number> {
         settings,
         wsecho: bench.wsecho,
         wsechoArgs: options.wsechoArgs,
+        baselineFlags: options.baselineFlags,
         rows: bench.rows.map((row) => ({ ...row, ratio: ratio(row) ?? null })),
         raw: bench.raw,
         failures: bench.failures,

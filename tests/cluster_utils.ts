@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import {
   permissionFlags,
   SERVER_PERMISSIONS,
+  SERVER_RUNTIME_FLAGS,
 } from "../tools/server_permissions.ts";
 import {
   type ProcessOptions,
@@ -19,14 +20,14 @@ import {
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /**
- * `deno run` main.ts with exactly the server's permissions plus
- * `--unstable-net`, as the start task and the executable have.
+ * `deno run` main.ts with exactly the server's permissions and runtime
+ * flags, as the start task and the executable have.
  */
 export const INSTANCE_COMMAND: readonly string[] = [
   Deno.execPath(),
   "run",
   "--no-prompt",
-  "--unstable-net",
+  ...SERVER_RUNTIME_FLAGS,
   ...permissionFlags(SERVER_PERMISSIONS),
   MAIN,
 ];

@@ -8,6 +8,7 @@ import {
   permissionFlags,
   SERVER_PERMISSION_SET,
   SERVER_PERMISSIONS,
+  SERVER_RUNTIME_FLAGS,
 } from "../tools/server_permissions.ts";
 import { runSmoke, smokeCommand } from "./binary_smoke.ts";
 import { freePort, runOnce, startWsecho } from "./wsecho_process.ts";
@@ -35,14 +36,11 @@ Deno.test("deno.json server permission set is network plus exactly ENV_VARS", ()
   ]);
   // The tasks spell the flags out: -P=server would print Deno's "experimental" warning.
   const flags = permissionFlags(SERVER_PERMISSIONS).join(" ");
-  // --unstable-net: Deno.serve's reusePort (--reuse-port) is unstable on 2.9.
-  assert.equal(
-    denoJson.tasks.start,
-    `deno run --unstable-net ${flags} main.ts`,
-  );
+  const runtime = SERVER_RUNTIME_FLAGS.join(" ");
+  assert.equal(denoJson.tasks.start, `deno run ${runtime} ${flags} main.ts`);
   assert.equal(
     denoJson.tasks.dev,
-    `deno run --watch --unstable-net ${flags} main.ts --verbose`,
+    `deno run --watch ${runtime} ${flags} main.ts --verbose`,
   );
 });
 
@@ -100,8 +98,8 @@ Deno.test("deno compile bakes in the server permission set and nothing more", as
     assert.doesNotMatch(stderr, /\b(ws|yaml)\b/);
     assert.deepEqual(
       (metadata.unstable_config as { features: string[] }).features,
-      ["net"],
-      "--unstable-net for --reuse-port",
+      SERVER_RUNTIME_FLAGS.map((flag) => flag.replace(/^--unstable-/, "")),
+      "the server's runtime flags: net for --reuse-port, and no-legacy-abort",
     );
     assert.equal(metadata.entrypoint_key, "main.ts");
   } finally {

@@ -26,6 +26,7 @@ import {
   REDIS_CLIENT_PACKAGE,
 } from "../src/config/constants.ts";
 import denoJson from "../deno.json" with { type: "json" };
+import { SERVER_RUNTIME_FLAGS } from "./server_permissions.ts";
 
 /** Every target `deno compile --target` accepts on Deno 2.9. */
 export const TARGETS = [
@@ -154,8 +155,8 @@ export function compileArgs(target: Target, output: string): string[] {
     // The "server" permission set, through the config's "compile" section.
     "-P",
     "--no-prompt",
-    // Deno.serve's reusePort (--reuse-port) is unstable on Deno 2.9.
-    "--unstable-net",
+    // The server's runtime flags: see SERVER_RUNTIME_FLAGS.
+    ...SERVER_RUNTIME_FLAGS,
     // Test-only npm packages in the lockfile stay out of the executable.
     "--exclude-unused-npm",
     // The Redis client is imported by a computed specifier (so that a start

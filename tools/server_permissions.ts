@@ -11,6 +11,25 @@ import denoJson from "../deno.json" with { type: "json" };
 /** The name of the permission set in `deno.json`. */
 export const SERVER_PERMISSION_SET = "server";
 
+/**
+ * The runtime flags the server runs with, besides its permissions: in the
+ * start tasks (checked by `tests/permissions_test.ts`), the executable and
+ * the tests' server processes.
+ *
+ * - `--unstable-net`: `Deno.serve`'s `reusePort` (`--reuse-port`) is
+ *   unstable on Deno 2.9.
+ * - `--unstable-no-legacy-abort`: by default Deno 2.9 aborts every request's
+ *   `signal` once its response is sent, building an abort `DOMException`
+ *   with a stack trace for every WebSocket upgrade: about a tenth of the
+ *   server's CPU per connect. wsecho never reads `request.signal`, so it opts
+ *   into the new behaviour, in which the signal aborts only when the client
+ *   goes away first.
+ */
+export const SERVER_RUNTIME_FLAGS: readonly string[] = [
+  "--unstable-net",
+  "--unstable-no-legacy-abort",
+];
+
 /** A permission set as `deno.json` writes it, limited to the shapes wsecho uses. */
 export type PermissionSet = Readonly<
   Record<string, boolean | readonly string[]>
