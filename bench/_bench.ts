@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { GenConfig, Integrity } from "./_protocol.ts";
+import type { ChurnConfig, GenConfig, Integrity } from "./_protocol.ts";
 import {
   Children,
   delay,
@@ -130,6 +130,9 @@ export interface CpuWindow {
   /** Everything else on the machine, percent of one core: noise. */
   other: number;
 }
+
+/** Handshakes in flight while a generator connects, in every scenario. */
+export const CONNECT_CONCURRENCY = 64;
 
 /** Everything one bench run knows. */
 export class Bench {
@@ -520,4 +523,33 @@ export function checkIntegrity(
     bench.fail(`${what}: ${result.mismatches} mismatched frames`);
   }
   for (const failure of result.failures) bench.fail(`${what}: ${failure}`);
+}
+
+/**
+ * The generator's connect–echo–close settings for one server: 32 B echoes,
+ * {@linkcode CONNECT_CONCURRENCY} handshakes in flight.
+ *
+ * @param server The server.
+ * @param cycles Timed cycles.
+ * @param warmupCycles Cycles before them.
+ * @param concurrency Cycles in flight at once.
+ * @returns The configuration.
+ */
+export function churnConfig(
+  server: Server,
+  cycles: number,
+  warmupCycles: number,
+  concurrency: number,
+): ChurnConfig {
+  return {
+    mode: "churn",
+    url: server.echoUrl,
+    protocols: [],
+    skipWelcome: server.skipWelcome,
+    connectConcurrency: CONNECT_CONCURRENCY,
+    cycles,
+    warmupCycles,
+    concurrency,
+    size: 32,
+  };
 }

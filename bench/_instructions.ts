@@ -11,6 +11,8 @@
 import {
   type Bench,
   checkIntegrity,
+  churnConfig,
+  CONNECT_CONCURRENCY,
   type Server,
   type ServerName,
 } from "./_bench.ts";
@@ -18,8 +20,6 @@ import type { ChurnResult, IdleResult } from "./_protocol.ts";
 import { delay, type GenProcess, hasCommand } from "./_proc.ts";
 import { formatNumber } from "./_table.ts";
 
-/** Handshakes in flight, as in the memory scenario. */
-const CONNECT_CONCURRENCY = 64;
 /** Cycles in flight in the churn phases, as in the churn scenario. */
 const CHURN_CONCURRENCY = 32;
 /** Under valgrind a server starts and answers about 30 times slower. */
@@ -173,17 +173,9 @@ async function underCallgrind(
       server,
       `${out}.1`,
       () =>
-        bench.spawnGenerator({
-          mode: "churn",
-          url: server.echoUrl,
-          protocols: [],
-          skipWelcome: server.skipWelcome,
-          connectConcurrency: CONNECT_CONCURRENCY,
-          cycles: countCycles,
-          warmupCycles: countWarmup,
-          concurrency: CHURN_CONCURRENCY,
-          size: 32,
-        }),
+        bench.spawnGenerator(
+          churnConfig(server, countCycles, countWarmup, CHURN_CONCURRENCY),
+        ),
     );
     bench.log(`instructions: ${name}, ${countConnections} held connections`);
     const held = await counted(
@@ -256,17 +248,9 @@ async function underStrace(
   const table = `${bench.logDir}/strace.${name}.txt`;
   const { countCycles, countWarmup } = bench.settings;
   bench.log(`instructions: ${name} under strace, ${countCycles} cycles`);
-  const gen = bench.spawnGenerator({
-    mode: "churn",
-    url: server.echoUrl,
-    protocols: [],
-    skipWelcome: server.skipWelcome,
-    connectConcurrency: CONNECT_CONCURRENCY,
-    cycles: countCycles,
-    warmupCycles: countWarmup,
-    concurrency: CHURN_CONCURRENCY,
-    size: 32,
-  });
+  const gen = bench.spawnGenerator(
+    churnConfig(server, countCycles, countWarmup, CHURN_CONCURRENCY),
+  );
   let strace: Deno.ChildProcess | undefined;
   try {
     await gen.expect("ready");

@@ -9,6 +9,8 @@
 import {
   type Bench,
   checkIntegrity,
+  churnConfig,
+  CONNECT_CONCURRENCY,
   CpuMeter,
   type CpuWindow,
   NOISE_PERCENT,
@@ -57,7 +59,6 @@ export type ScenarioName = typeof SCENARIOS[number];
 
 /** wsecho flags that lift the per-IP limit: every loopback peer shares one IP. */
 const UNLIMITED_PER_IP = ["--max-connections-per-ip", "0"];
-const CONNECT_CONCURRENCY = 64;
 /** Connections per batch of the interleaved connect measurements: about a tenth of a second. */
 const INTERLEAVE_BATCH = 500;
 
@@ -790,6 +791,26 @@ interface MemoryReading {
   result: IdleResult;
 }
 
+/**
+ * Takes a generator through its warm-up, reads the server's RSS and open
+ * files a second after it, then through its timed phase.
+ */
+async function warmThenTime(
+  gen: GenProcess,
+  server: Server,
+): Promise<{ rssBeforeKiB: number; fdsBefore: number }> {
+  await gen.expect("ready");
+  await gen.go();
+  await gen.expect("warm");
+  await delay(1000);
+  const rssBeforeKiB = readRssKiB(server.pid);
+  const fdsBefore = countFds(server.pid);
+  await gen.go();
+  await gen.expect("measure-start");
+  await gen.expect("measure-end");
+  return { rssBeforeKiB, fdsBefore };
+}
+
 async function memoryOnce(
   bench: Bench,
   server: Server,
@@ -812,16 +833,8 @@ async function memoryOnce(
   }, meter.hook);
   meter.generators.add(gen.pid);
   try {
-    await gen.expect("ready");
+    const { rssBeforeKiB, fdsBefore } = await warmThenTime(gen, server);
     const generatorOpenFiles = readOpenFileLimit(gen.pid);
-    await gen.go();
-    await gen.expect("warm");
-    await delay(1000);
-    const rssBeforeKiB = readRssKiB(server.pid);
-    const fdsBefore = countFds(server.pid);
-    await gen.go();
-    await gen.expect("measure-start");
-    await gen.expect("measure-end");
     const connected = await gen.expect("connected");
     await delay(1500);
     const rssAfterKiB = readRssKiB(server.pid);
@@ -915,18 +928,7 @@ async function memory(bench: Bench): Promise<void> {
   });
   const micros = (r: MemoryReading) =>
     microsPerOp(r.cpu.server, r.result.connectRate);
-  bench.add({
-    scenario: "memory",
-    figure: "  server CPU per connect",
-    unit: "µs",
-    better: "lower",
-    ...defined("baseline", medianOf("baseline", micros)),
-    ...defined("wsecho", medianOf("wsecho", micros)),
-    note: join(
-      roundsNote(rounds, (r) => formatNumber(micros(r))),
-      pairedNote(rounds.baseline.map(micros), rounds.wsecho.map(micros)),
-    ),
-  });
+  bench.add(medianRow("memory", "  server CPU per connect", rounds, micros));
   if (interleaved !== undefined) {
     bench.add(interleavedRow(
       "memory",
@@ -951,6 +953,29 @@ async function memory(bench: Bench): Promise<void> {
         : "",
     ),
   });
+}
+
+/** A µs row from rounds: the medians, every round, and the median of the per-round ratios. */
+function medianRow<T>(
+  scenario: ScenarioName,
+  figure: string,
+  rounds: Record<ServerName, T[]>,
+  f: (run: T) => number,
+): Row {
+  const medianOf = (name: ServerName) =>
+    rounds[name].length > 0 ? median(rounds[name].map(f)) : undefined;
+  return {
+    scenario,
+    figure,
+    unit: "µs",
+    better: "lower",
+    ...defined("baseline", medianOf("baseline")),
+    ...defined("wsecho", medianOf("wsecho")),
+    note: join(
+      roundsNote(rounds, (run) => formatNumber(f(run))),
+      pairedNote(rounds.baseline.map(f), rounds.wsecho.map(f)),
+    ),
+  };
 }
 
 /** The row of an interleaved measurement of the baseline (first) and wsecho (second). */
@@ -1000,28 +1025,13 @@ async function churnOnce(
   await bench.waitForQuiet();
   bench.log(`churn round ${round}: ${server.name}, ${churnCycles} cycles`);
   const meter = new CpuMeter(server.pid);
-  const gen = bench.spawnGenerator({
-    mode: "churn",
-    url: server.echoUrl,
-    protocols: [],
-    skipWelcome: server.skipWelcome,
-    connectConcurrency: CONNECT_CONCURRENCY,
-    cycles: churnCycles,
-    warmupCycles: churnWarmup,
-    concurrency: churnConcurrency,
-    size: 32,
-  }, meter.hook);
+  const gen = bench.spawnGenerator(
+    churnConfig(server, churnCycles, churnWarmup, churnConcurrency),
+    meter.hook,
+  );
   meter.generators.add(gen.pid);
   try {
-    await gen.expect("ready");
-    await gen.go();
-    await gen.expect("warm");
-    await delay(1000);
-    const rssBeforeKiB = readRssKiB(server.pid);
-    const fdsBefore = countFds(server.pid);
-    await gen.go();
-    await gen.expect("measure-start");
-    await gen.expect("measure-end");
+    const { rssBeforeKiB, fdsBefore } = await warmThenTime(gen, server);
     const result = await gen.result<ChurnResult>();
     checkIntegrity(bench, `churn ${server.name}`, result);
     const reading: ChurnReading = {
@@ -1119,18 +1129,7 @@ async function churn(bench: Bench): Promise<void> {
       bench.welcomeNote(),
     ),
   });
-  bench.add({
-    scenario: "churn",
-    figure: "  server CPU per cycle",
-    unit: "µs",
-    better: "lower",
-    ...defined("baseline", medianOf("baseline", micros)),
-    ...defined("wsecho", medianOf("wsecho", micros)),
-    note: join(
-      roundsNote(rounds, (r) => formatNumber(micros(r))),
-      pairedNote(rounds.baseline.map(micros), rounds.wsecho.map(micros)),
-    ),
-  });
+  bench.add(medianRow("churn", "  server CPU per cycle", rounds, micros));
   if (interleaved !== undefined) {
     bench.add(interleavedRow(
       "churn",
