@@ -168,22 +168,38 @@ async function echoRun(
   generatorCount: number,
   what: string,
 ): Promise<EchoRun> {
-  let best: EchoRun | undefined;
-  for (let attempt = 0; attempt <= NOISY_RETRIES; attempt++) {
+  return await quietestOf(
+    bench,
+    () => echoAttempt(bench, server, shape, generatorCount, what),
+  );
+}
+
+/**
+ * Runs a timed window, and once more when others used the machine in it
+ * (within the run's noise budget).
+ *
+ * @returns The quieter window, with how many were run.
+ */
+async function quietestOf<T extends { cpu: CpuWindow; attempts: number }>(
+  bench: Bench,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  let best: T | undefined;
+  for (let tries = 0; tries <= NOISY_RETRIES; tries++) {
     await bench.waitForQuiet();
     const started = performance.now();
-    const run = await echoAttempt(bench, server, shape, generatorCount, what);
-    run.attempts = attempt + 1;
+    const run = await attempt();
+    run.attempts = tries + 1;
     if (best === undefined || run.cpu.other < best.cpu.other) best = run;
     if (!(run.cpu.other >= NOISE_PERCENT) || !bench.hasNoiseBudget()) break;
-    if (attempt < NOISY_RETRIES) {
+    if (tries < NOISY_RETRIES) {
       bench.log(
         `  noisy window (other ${Math.round(run.cpu.other)}%): retrying`,
       );
       bench.chargeNoise(performance.now() - started);
     }
   }
-  return best as EchoRun;
+  return best as T;
 }
 
 async function echoAttempt(
@@ -580,10 +596,7 @@ async function rateRun(
   what: string,
 ): Promise<RateRun> {
   const s = bench.settings;
-  let best: RateRun | undefined;
-  for (let attempt = 0; attempt <= NOISY_RETRIES; attempt++) {
-    await bench.waitForQuiet();
-    const started = performance.now();
+  return await quietestOf(bench, async () => {
     bench.log(`${what}: ${server.name}`);
     const meter = new CpuMeter(server.pid);
     const gen = bench.spawnGenerator({
@@ -600,7 +613,6 @@ async function rateRun(
       durationMs: s.rateDurationMs,
     }, meter.hook);
     meter.generators.add(gen.pid);
-    let run: RateRun;
     try {
       await gen.expect("ready");
       await gen.go();
@@ -608,20 +620,11 @@ async function rateRun(
       await gen.expect("measure-end");
       const result = await gen.result<RateResult>();
       checkIntegrity(bench, `${what} ${server.name}`, result);
-      run = { result, cpu: meter.read("rate"), attempts: attempt + 1 };
+      return { result, cpu: meter.read("rate"), attempts: 1 };
     } finally {
       await gen.finish();
     }
-    if (best === undefined || run.cpu.other < best.cpu.other) best = run;
-    if (!(run.cpu.other >= NOISE_PERCENT) || !bench.hasNoiseBudget()) break;
-    if (attempt < NOISY_RETRIES) {
-      bench.log(
-        `  noisy window (other ${Math.round(run.cpu.other)}%): retrying`,
-      );
-      bench.chargeNoise(performance.now() - started);
-    }
-  }
-  return best as RateRun;
+  });
 }
 
 /**

@@ -29,7 +29,7 @@ import { runScenario, type ScenarioName, SCENARIOS } from "./_scenarios.ts";
 import { formatTable, ratio } from "./_table.ts";
 import { SERVER_RUNTIME_FLAGS } from "../tools/server_permissions.ts";
 
-/** Sizes and durations of a full run (about five minutes on two cores, plus up to 60 s of noise budget). */
+/** Sizes and durations of a full run (about eleven minutes on two cores, three of them under valgrind, plus up to 60 s of noise budget). */
 export const FULL_SETTINGS: Readonly<Settings> = Object.freeze({
   warmupMs: 1500,
   durationMs: 5000,
